@@ -1,0 +1,348 @@
+//! The blocking client: one POST with retries, and the allocate loop that follows Queued answers.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use super::cancel::CancelToken;
+use super::config::{Config, LogLevel, LogSink, RetryPolicy, TokenProvider};
+use super::error::{InvalidArgument, Status};
+use super::http::{self, TransportKind};
+use super::request::ClusterRequest;
+use super::result::{error_body_message, parse_answer, ClusterResult, FulfillmentState};
+use super::retry::{backoff, is_retryable_status};
+use super::validate;
+
+/// Smallest wait between two polls, whatever the service says.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Per-call controls.
+#[derive(Default)]
+pub struct CallOptions<'a> {
+    /// The whole call (retries and polls included) ends with `Timeout` at this instant.
+    pub deadline: Option<Instant>,
+    /// Checked between attempts and while waiting; a cancelled call returns `Cancelled`.
+    pub cancel: Option<&'a CancelToken>,
+    /// Called with each Queued answer of an allocate call, before waiting again.
+    pub on_progress: Option<&'a mut dyn FnMut(&ClusterResult)>,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    base_url: String,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    token: RwLock<Option<Arc<str>>>,
+    provider: Option<Arc<dyn TokenProvider>>,
+    log: Option<(LogSink, LogLevel)>,
+}
+
+impl Client {
+    pub fn new(cfg: &Config) -> Result<Client, InvalidArgument> {
+        validate::base_url(&cfg.base_url)?;
+        Ok(Client {
+            agent: http::build_agent(cfg),
+            base_url: cfg.base_url.clone(),
+            retry: cfg.retry,
+            request_timeout: cfg.request_timeout,
+            token: RwLock::new(cfg.auth_token.as_deref().map(Arc::from)),
+            provider: cfg.token_provider.clone(),
+            log: cfg.log.clone(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Replaces the static Authorization value (a token provider, when configured, still wins).
+    pub fn set_auth_token(&self, authorization: &str) -> Result<(), InvalidArgument> {
+        validate::header_value("authorization", authorization)?;
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(authorization));
+        Ok(())
+    }
+
+    pub fn logs(&self, level: LogLevel) -> bool {
+        matches!(&self.log, Some((_, min)) if level <= *min)
+    }
+
+    pub fn log(&self, level: LogLevel, msg: impl FnOnce() -> String) {
+        if let Some((sink, min)) = &self.log {
+            if level <= *min {
+                sink(level, &msg());
+            }
+        }
+    }
+
+    /// Resolves DNS and opens a pooled connection to the base URL (blocking).
+    pub fn warmup(&self) {
+        let t = Instant::now();
+        match http::warmup(&self.agent, &self.base_url) {
+            Ok(s) => self.log(LogLevel::Debug, || {
+                format!("warmup: HEAD / -> {s} in {:.1} ms", t.elapsed().as_secs_f64() * 1e3)
+            }),
+            Err(e) => self.log(LogLevel::Warn, || format!("warmup failed: {e}")),
+        }
+    }
+
+    /// One POST, retried per the policy. The status is in `result.status`.
+    pub fn create_cluster(&self, req: &ClusterRequest, opts: &mut CallOptions<'_>) -> ClusterResult {
+        let mut result = ClusterResult::default();
+        if let Err(e) = req.validate() {
+            result.status = Status::InvalidArgument;
+            result.error_message = e.0;
+            return result;
+        }
+        let url = format!("{}{}", self.base_url, req.path());
+        let body = req.body();
+        result.status = self.post(&url, &req.path(), &body, opts, &mut result);
+        result
+    }
+
+    /// POST, then while Queued wait the poll interval (at least 100 ms) and POST again, until
+    /// Fulfilled, Aborted, an unrecognised state, an error, the deadline or cancellation.
+    pub fn allocate_cluster(&self, req: &ClusterRequest, opts: &mut CallOptions<'_>) -> ClusterResult {
+        let mut result = ClusterResult::default();
+        if let Err(e) = req.validate() {
+            result.status = Status::InvalidArgument;
+            result.error_message = e.0;
+            return result;
+        }
+        let path = req.path();
+        let url = format!("{}{}", self.base_url, path);
+        let body = req.body();
+        loop {
+            let status = self.post(&url, &path, &body, opts, &mut result);
+            result.status = status;
+            if status != Status::Ok || result.fulfillment_state != FulfillmentState::Queued {
+                return result;
+            }
+            if let Some(cb) = opts.on_progress.as_mut() {
+                cb(&result);
+            }
+            let wait = Duration::from_millis(result.poll_interval_ms.into()).max(MIN_POLL_INTERVAL);
+            if let Some(d) = opts.deadline {
+                if Instant::now() + wait > d {
+                    result.status = Status::Timeout;
+                    result.error_message = format!(
+                        "still Queued after {} attempts; the next poll (in {} ms) would come after the deadline",
+                        result.attempts,
+                        wait.as_millis()
+                    );
+                    self.log(LogLevel::Warn, || format!("{path}: {}", result.error_message));
+                    return result;
+                }
+            }
+            self.log(LogLevel::Info, || {
+                format!("{path}: Queued; polling again in {} ms (correlation id {})", wait.as_millis(), result.correlation_id)
+            });
+            if self.sleep(wait, opts) {
+                result.status = Status::Cancelled;
+                result.error_message = "cancelled while waiting to poll".into();
+                return result;
+            }
+        }
+    }
+
+    /// Sleeps unless cancelled; true when cancelled.
+    fn sleep(&self, d: Duration, opts: &CallOptions<'_>) -> bool {
+        match opts.cancel {
+            Some(c) => c.sleep(d),
+            None => {
+                std::thread::sleep(d);
+                false
+            }
+        }
+    }
+
+    fn authorization(&self, force_refresh: bool) -> Result<Option<Arc<str>>, String> {
+        if let Some(p) = &self.provider {
+            let v = p.token(force_refresh)?;
+            validate::header_value("authorization from the token provider", &v).map_err(|e| e.0)?;
+            return Ok(Some(Arc::from(v)));
+        }
+        Ok(self.token.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// One POST with the retry policy, 401 refresh and deadline. Fills `result` with what was
+    /// learnt (counting every HTTP request in `attempts`) and returns the status.
+    fn post(
+        &self,
+        url: &str,
+        path: &str,
+        body: &[u8],
+        opts: &mut CallOptions<'_>,
+        result: &mut ClusterResult,
+    ) -> Status {
+        let mut tries: u32 = 0; // attempts that count against the retry budget
+        let mut refreshed = false;
+        let mut force_refresh = false;
+        loop {
+            if opts.cancel.is_some_and(|c| c.is_cancelled()) {
+                result.error_message = "cancelled".into();
+                return Status::Cancelled;
+            }
+            let timeout = match opts.deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if d <= now {
+                        result.error_message = format!("deadline passed after {} attempts", result.attempts);
+                        return Status::Timeout;
+                    }
+                    self.request_timeout.min(d - now)
+                }
+                None => self.request_timeout,
+            };
+            let auth = match self.authorization(force_refresh) {
+                Ok(a) => a,
+                Err(msg) => {
+                    result.error_message = format!("token provider failed: {msg}");
+                    self.log(LogLevel::Error, || format!("{path}: {}", result.error_message));
+                    return Status::AuthProvider;
+                }
+            };
+            force_refresh = false;
+            tries += 1;
+            result.attempts += 1;
+            let started = Instant::now();
+            let outcome = http::post(&self.agent, url, body, auth.as_deref(), timeout);
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            let reply = match outcome {
+                Err(e) => {
+                    self.log(LogLevel::Debug, || {
+                        format!("POST {path} -> {} in {ms:.1} ms (attempt {})", e.message, result.attempts)
+                    });
+                    result.error_message = e.message.clone();
+                    let deadline_hit = opts.deadline.is_some_and(|d| Instant::now() >= d);
+                    if e.kind == TransportKind::Timeout || deadline_hit {
+                        self.log(LogLevel::Warn, || format!("POST {path}: {}", e.message));
+                        return Status::Timeout;
+                    }
+                    if e.retryable && tries < self.retry.max_attempts {
+                        let wait = backoff(&self.retry, tries);
+                        if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+                            return Status::Network;
+                        }
+                        self.log(LogLevel::Info, || {
+                            format!("POST {path}: {}; retrying in {} ms", e.message, wait.as_millis())
+                        });
+                        if self.sleep(wait, opts) {
+                            result.error_message = "cancelled".into();
+                            return Status::Cancelled;
+                        }
+                        continue;
+                    }
+                    self.log(LogLevel::Error, || format!("POST {path}: {}", e.message));
+                    return Status::Network;
+                }
+                Ok(r) => r,
+            };
+            self.log(LogLevel::Debug, || {
+                format!(
+                    "POST {path} -> {} in {ms:.1} ms (attempt {}, correlation id {})",
+                    reply.status, result.attempts, reply.correlation_id
+                )
+            });
+            result.http_status = reply.status;
+            result.correlation_id = reply.correlation_id;
+            result.retry_after_ms = reply
+                .retry_after
+                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX))
+                .unwrap_or(0);
+            let status = reply.status;
+            if (200..300).contains(&status) {
+                if let Some(e) = reply.body_error {
+                    result.error_message = e.message;
+                    return match e.kind {
+                        TransportKind::Timeout => Status::Timeout,
+                        TransportKind::TooLarge => Status::Protocol,
+                        TransportKind::Network => Status::Network,
+                    };
+                }
+                return match parse_answer(&reply.body) {
+                    Ok(a) => {
+                        // Valid UTF-8 was checked by the parser.
+                        result.raw_json = String::from_utf8(reply.body).unwrap_or_default();
+                        result.apply_answer(a);
+                        result.error_message.clear();
+                        Status::Ok
+                    }
+                    Err(msg) => {
+                        result.raw_json = lossy_text(&reply.body);
+                        result.error_message = format!("HTTP {status}: {msg}");
+                        self.log(LogLevel::Error, || format!("POST {path}: {}", result.error_message));
+                        Status::Protocol
+                    }
+                };
+            }
+            result.raw_json = lossy_text(&reply.body);
+            let detail = error_body_message(&reply.body)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            match status {
+                401 => {
+                    if self.provider.is_some() && !refreshed {
+                        refreshed = true;
+                        force_refresh = true;
+                        tries -= 1; // the refresh resend is not a retry
+                        self.log(LogLevel::Info, || format!("POST {path}: 401; refreshing the token and resending once"));
+                        continue;
+                    }
+                    result.error_message = if auth.is_none() {
+                        format!("HTTP 401 Unauthorized{detail} (no Authorization configured: set a token or a token provider)")
+                    } else if refreshed {
+                        format!("HTTP 401 Unauthorized again after a refreshed token{detail}")
+                    } else {
+                        format!("HTTP 401 Unauthorized{detail}")
+                    };
+                    self.log(LogLevel::Error, || format!("POST {path}: {}", result.error_message));
+                    return Status::Unauthorized;
+                }
+                403 => {
+                    result.error_message = format!("HTTP 403 Forbidden{detail}");
+                    self.log(LogLevel::Error, || format!("POST {path}: {}", result.error_message));
+                    return Status::Forbidden;
+                }
+                s if is_retryable_status(s) => {
+                    let ra = reply.retry_after;
+                    if tries >= self.retry.max_attempts {
+                        result.error_message = format!("HTTP {s}{detail}; gave up after {tries} attempts");
+                    } else if ra.is_some_and(|r| r > self.retry.max_delay) {
+                        result.error_message = format!(
+                            "HTTP {s}{detail}; Retry-After of {} ms exceeds the policy's max delay of {} ms",
+                            ra.unwrap_or_default().as_millis(),
+                            self.retry.max_delay.as_millis()
+                        );
+                    } else {
+                        let wait = backoff(&self.retry, tries).max(ra.unwrap_or_default());
+                        if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+                            result.error_message = format!(
+                                "HTTP {s}{detail}; the next retry (in {} ms) would come after the deadline",
+                                wait.as_millis()
+                            );
+                        } else {
+                            self.log(LogLevel::Info, || {
+                                format!("POST {path}: HTTP {s}; retrying in {} ms (attempt {} of {})", wait.as_millis(), tries + 1, self.retry.max_attempts)
+                            });
+                            if self.sleep(wait, opts) {
+                                result.error_message = "cancelled".into();
+                                return Status::Cancelled;
+                            }
+                            continue;
+                        }
+                    }
+                    self.log(LogLevel::Warn, || format!("POST {path}: {}", result.error_message));
+                    return Status::RetriesExhausted;
+                }
+                s => {
+                    result.error_message = format!("HTTP {s}{detail}");
+                    self.log(LogLevel::Error, || format!("POST {path}: {}", result.error_message));
+                    return Status::HttpStatus;
+                }
+            }
+        }
+    }
+}
+
+fn lossy_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).replace('\0', "\u{FFFD}")
+}

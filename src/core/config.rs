@@ -1,0 +1,213 @@
+//! Client configuration (the Rust side of `gsms_config`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::InvalidArgument;
+use super::validate;
+
+pub const DEFAULT_BASE_URL: &str = "https://gameserverms.xboxlive.com";
+
+/// Log verbosity, numbered as `gsms_log_level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+    Trace = 5,
+}
+
+impl LogLevel {
+    pub fn from_u32(v: u32) -> Option<LogLevel> {
+        Some(match v {
+            1 => LogLevel::Error,
+            2 => LogLevel::Warn,
+            3 => LogLevel::Info,
+            4 => LogLevel::Debug,
+            5 => LogLevel::Trace,
+            _ => return None,
+        })
+    }
+}
+
+/// Where log lines go. Called from any library thread, concurrently.
+pub type LogSink = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
+/// A source of Authorization header values, asked before each attempt that needs one.
+/// `force_refresh` is true after a 401. `Err` carries a message for the caller.
+pub trait TokenProvider: Send + Sync {
+    fn token(&self, force_refresh: bool) -> Result<String, String>;
+}
+
+/// Threads on which async completions run (numbered as `gsms_callback_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallbackMode {
+    OnWorker = 0,
+    OnDispatch = 1,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total HTTP attempts for one POST, first included (>= 1).
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_millis(10_000),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub base_url: String,
+    pub user_agent: Option<String>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    pub auth_token: Option<String>,
+    pub token_provider: Option<Arc<dyn TokenProvider>>,
+    pub log: Option<(LogSink, LogLevel)>,
+    pub callback_mode: CallbackMode,
+    pub worker_threads: u32,
+    /// Extra trusted roots (DER), added to the built-in Mozilla set.
+    pub extra_roots: Vec<Vec<u8>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            user_agent: None,
+            connect_timeout: Duration::from_millis(5000),
+            request_timeout: Duration::from_millis(30_000),
+            retry: RetryPolicy::default(),
+            auth_token: None,
+            token_provider: None,
+            log: None,
+            callback_mode: CallbackMode::OnDispatch,
+            worker_threads: 2,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "<set>"))
+            .field("token_provider", &self.token_provider.is_some())
+            .field("callback_mode", &self.callback_mode)
+            .field("worker_threads", &self.worker_threads)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn set_base_url(&mut self, url: &str) -> Result<(), InvalidArgument> {
+        self.base_url = validate::base_url(url)?;
+        Ok(())
+    }
+
+    pub fn set_user_agent(&mut self, ua: &str) -> Result<(), InvalidArgument> {
+        validate::header_value("user agent", ua)?;
+        self.user_agent = Some(ua.to_string());
+        Ok(())
+    }
+
+    pub fn set_timeouts(&mut self, connect_ms: u32, request_ms: u32) -> Result<(), InvalidArgument> {
+        if connect_ms == 0 || request_ms == 0 {
+            return Err(InvalidArgument(format!(
+                "timeouts must be at least 1 ms (got connect {connect_ms} ms, request {request_ms} ms)"
+            )));
+        }
+        self.connect_timeout = Duration::from_millis(connect_ms.into());
+        self.request_timeout = Duration::from_millis(request_ms.into());
+        Ok(())
+    }
+
+    pub fn set_retry_policy(
+        &mut self,
+        max_attempts: u32,
+        base_delay_ms: u32,
+        max_delay_ms: u32,
+    ) -> Result<(), InvalidArgument> {
+        if max_attempts == 0 || max_attempts > 100 {
+            return Err(InvalidArgument(format!(
+                "max_attempts must be 1..=100 (got {max_attempts})"
+            )));
+        }
+        if base_delay_ms > max_delay_ms {
+            return Err(InvalidArgument(format!(
+                "base_delay_ms ({base_delay_ms}) must not exceed max_delay_ms ({max_delay_ms})"
+            )));
+        }
+        self.retry = RetryPolicy {
+            max_attempts,
+            base_delay: Duration::from_millis(base_delay_ms.into()),
+            max_delay: Duration::from_millis(max_delay_ms.into()),
+        };
+        Ok(())
+    }
+
+    pub fn set_auth_token(&mut self, authorization: &str) -> Result<(), InvalidArgument> {
+        validate::header_value("authorization", authorization)?;
+        self.auth_token = Some(authorization.to_string());
+        Ok(())
+    }
+
+    pub fn set_worker_threads(&mut self, n: u32) -> Result<(), InvalidArgument> {
+        if !(1..=64).contains(&n) {
+            return Err(InvalidArgument(format!("worker threads must be 1..=64 (got {n})")));
+        }
+        self.worker_threads = n;
+        Ok(())
+    }
+
+    /// Reads a PEM file of extra trusted roots. Fails when unreadable or when it holds no certificate.
+    pub fn set_ca_bundle_path(&mut self, path: &str) -> Result<(), InvalidArgument> {
+        if path.is_empty() {
+            return Err(InvalidArgument("CA bundle path must not be empty".into()));
+        }
+        let pem = std::fs::read(path)
+            .map_err(|e| InvalidArgument(format!("cannot read CA bundle {path:?}: {e}")))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.der().to_vec()),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(InvalidArgument(format!("CA bundle {path:?} is not valid PEM: {e}")))
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(InvalidArgument(format!("CA bundle {path:?} holds no certificate")));
+        }
+        self.extra_roots = certs;
+        Ok(())
+    }
+}
+
+/// Builds the `XBL3.0 x=<hash>;<token>` header value.
+pub fn xbl_authorization(user_hash: &str, token: &str) -> Result<String, InvalidArgument> {
+    validate::header_value("user hash", user_hash)?;
+    validate::header_value("token", token)?;
+    if user_hash.contains(';') {
+        return Err(InvalidArgument("user hash must not contain ';'".into()));
+    }
+    Ok(format!("XBL3.0 x={user_hash};{token}"))
+}

@@ -1,0 +1,37 @@
+//! Outcome kinds of a call. `core` knows nothing of C; `ffi` maps these one-to-one onto `gsms_status`.
+
+/// Why a call did not succeed (or `Ok`). The order and meaning mirror `gsms_status` in API.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Ok,
+    InvalidArgument,
+    Unauthorized,
+    Forbidden,
+    HttpStatus,
+    RetriesExhausted,
+    Timeout,
+    Network,
+    Protocol,
+    Cancelled,
+    Shutdown,
+    AuthProvider,
+    Internal,
+}
+
+impl Status {
+    pub fn is_ok(self) -> bool {
+        self == Status::Ok
+    }
+}
+
+/// An argument rejected before anything was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidArgument(pub String);
+
+impl std::fmt::Display for InvalidArgument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidArgument {}

@@ -1,0 +1,212 @@
+//! One HTTP exchange over the client's ureq agent: the transport below the retry logic.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use once_cell::sync::Lazy;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::Agent;
+
+use super::config::Config;
+use super::result::MAX_BODY_BYTES;
+use super::retry::parse_retry_after;
+
+/// How much of a non-2xx body is kept (for its message).
+const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+/// How long a resolved name is reused.
+const DNS_TTL: Duration = Duration::from_secs(60);
+
+/// A response whose head arrived.
+pub struct Reply {
+    pub status: u16,
+    pub correlation_id: String,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+    /// Set when the body could not be read whole (2xx only; error bodies keep what arrived).
+    pub body_error: Option<TransportError>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No usable response: refused, reset, DNS, TLS, bad HTTP.
+    Network,
+    Timeout,
+    /// The 2xx body exceeded MAX_BODY_BYTES.
+    TooLarge,
+}
+
+#[derive(Clone, Debug)]
+pub struct TransportError {
+    pub kind: TransportKind,
+    pub message: String,
+    /// True when the connection failed before any response byte arrived, so resending is safe.
+    pub retryable: bool,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+static MOZILLA_ROOTS: Lazy<Vec<Certificate<'static>>> = Lazy::new(|| {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()))
+        .collect()
+});
+
+pub fn build_agent(cfg: &Config) -> Agent {
+    let mut roots: Vec<Certificate<'static>> = MOZILLA_ROOTS.clone();
+    for der in &cfg.extra_roots {
+        roots.push(Certificate::from_der(der).to_owned());
+    }
+    let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&roots)).build();
+    let ua = match &cfg.user_agent {
+        Some(app) => format!("gsms/{} {app}", env!("CARGO_PKG_VERSION")),
+        None => format!("gsms/{}", env!("CARGO_PKG_VERSION")),
+    };
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        // Never follow a redirect: it could carry the Authorization header to another host.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .proxy(None)
+        .user_agent(ua)
+        .timeout_connect(Some(cfg.connect_timeout))
+        .timeout_per_call(Some(cfg.request_timeout))
+        .max_idle_connections(64)
+        .max_idle_connections_per_host((cfg.worker_threads as usize).max(4) * 2)
+        .max_idle_age(Duration::from_secs(50))
+        .tls_config(tls)
+        .build();
+    Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default())
+}
+
+/// Answers IP literals directly and caches names for a short time. ureq's default resolver starts
+/// a thread per request whenever a timeout is set; this one never does.
+#[derive(Default)]
+pub struct CachingResolver {
+    cache: Mutex<HashMap<(String, u16), (Instant, Vec<SocketAddr>)>>,
+}
+
+impl fmt::Debug for CachingResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CachingResolver")
+    }
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let mut out = self.empty();
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            out.push(SocketAddr::new(ip, port));
+            return Ok(out);
+        }
+        let key = (bare.to_ascii_lowercase(), port);
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, addrs)) = cache.get(&key) {
+                if at.elapsed() < DNS_TTL {
+                    for a in addrs.iter().take(16) {
+                        out.push(*a);
+                    }
+                    return Ok(out);
+                }
+            }
+        }
+        let addrs: Vec<SocketAddr> = (bare, port).to_socket_addrs()?.take(16).collect();
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        for a in &addrs {
+            out.push(*a);
+        }
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), addrs));
+        Ok(out)
+    }
+}
+
+fn map_error(e: ureq::Error, phase: &str, before_response: bool) -> TransportError {
+    use ureq::Error as E;
+    let (kind, retryable) = match &e {
+        E::Timeout(_) => (TransportKind::Timeout, false),
+        E::BodyExceedsLimit(_) => (TransportKind::TooLarge, false),
+        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock => {
+            (TransportKind::Timeout, false)
+        }
+        E::Io(_) | E::ConnectionFailed => (TransportKind::Network, before_response),
+        _ => (TransportKind::Network, false),
+    };
+    let message = match kind {
+        TransportKind::Timeout => format!("timed out {phase}: {e}"),
+        TransportKind::TooLarge => format!("response body exceeds the {} byte cap", MAX_BODY_BYTES),
+        TransportKind::Network => format!("network error {phase}: {e}"),
+    };
+    TransportError { kind, message, retryable }
+}
+
+/// Sends one POST and reads the whole answer (bounded by `timeout` and the body caps).
+pub fn post(
+    agent: &Agent,
+    url: &str,
+    body: &[u8],
+    authorization: Option<&str>,
+    timeout: Duration,
+) -> Result<Reply, TransportError> {
+    let mut rb = agent
+        .post(url)
+        .header("x-xbl-contract-version", "1")
+        .header("Content-Type", "application/json");
+    if let Some(a) = authorization {
+        rb = rb.header("Authorization", a);
+    }
+    let rb = rb.config().timeout_per_call(Some(timeout)).build();
+    let mut resp = rb.send(body).map_err(|e| map_error(e, "before any response", true))?;
+    let status = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_string())
+    };
+    let correlation_id = header("x-xblcorrelationid").unwrap_or_default();
+    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+    let (body, body_error) = if (200..300).contains(&status) {
+        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).read_to_vec() {
+            Ok(b) => (b, None),
+            Err(e) => (Vec::new(), Some(map_error(e, "reading the response body", false))),
+        }
+    } else {
+        let mut buf = Vec::new();
+        let mut reader = resp.body_mut().as_reader().take(MAX_ERROR_BODY_BYTES);
+        // An error body that breaks off still tells us the status; keep what arrived.
+        let _ = reader.read_to_end(&mut buf);
+        (buf, None)
+    };
+    Ok(Reply { status, correlation_id, retry_after, body, body_error })
+}
+
+/// Sends `HEAD /` so DNS is cached and a (TLS) connection waits in the pool. The answer's status
+/// does not matter.
+pub fn warmup(agent: &Agent, base_url: &str) -> Result<u16, TransportError> {
+    let url = format!("{base_url}/");
+    let resp = agent.head(&url).call().map_err(|e| map_error(e, "warming up", true))?;
+    Ok(resp.status().as_u16())
+}

@@ -1,0 +1,114 @@
+//! Which answers are retried, how long to wait, and the Retry-After header.
+
+use std::cell::Cell;
+use std::time::{Duration, SystemTime};
+
+use super::config::RetryPolicy;
+
+/// The doc's list: only these statuses are retried.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Parses a Retry-After value: delta-seconds or an HTTP date (relative to `now`). A date in the
+/// past is zero. Anything else is `None`.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        // Saturate absurd values rather than overflow: they end the call anyway.
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX).min(u32::MAX as u64);
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Exponential backoff for retry number `retry` (1 = first retry): base * 2^(retry-1), capped at
+/// max, with "equal jitter" (half fixed, half random) so clients that failed together spread out.
+pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
+    let base = policy.base_delay.as_millis() as u64;
+    let cap = policy.max_delay.as_millis() as u64;
+    let exp = base.saturating_mul(1u64 << (retry.saturating_sub(1)).min(30));
+    let d = exp.min(cap);
+    let half = d / 2;
+    Duration::from_millis(half + if half > 0 { next_random() % (half + 1) } else { 0 })
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish() | 1
+}
+
+/// xorshift64*: plenty for jitter.
+pub fn next_random() -> u64 {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("100000", now), Some(Duration::from_secs(100000)));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u32::MAX as u64))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(120));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(120)));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(120));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        for bad in ["", "-1", "1.5", "soon", "Mon, 99 Foo 2020"] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for _ in 0..100 {
+            let d1 = backoff(&p, 1).as_millis();
+            assert!((50..=100).contains(&d1), "{d1}");
+            let d3 = backoff(&p, 3).as_millis();
+            assert!((200..=400).contains(&d3), "{d3}");
+            let d9 = backoff(&p, 40).as_millis();
+            assert!((500..=1000).contains(&d9), "{d9}");
+        }
+        let zero = RetryPolicy { max_attempts: 2, base_delay: Duration::ZERO, max_delay: Duration::ZERO };
+        assert_eq!(backoff(&zero, 1), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_the_documented_statuses_are_retried() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(s));
+        }
+        for s in [200, 400, 401, 403, 404, 409, 501, 505] {
+            assert!(!is_retryable_status(s));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Input checks shared by every entry point: header values and the base URL.
+
+use super::error::InvalidArgument;
+
+/// A header value we are willing to send: non-empty, no control characters (CR, LF, NUL, DEL,
+/// tab...), so a caller can never inject a header or split a request.
+pub fn header_value(what: &str, v: &str) -> Result<(), InvalidArgument> {
+    if v.is_empty() {
+        return Err(InvalidArgument(format!("{what} must not be empty")));
+    }
+    if let Some(pos) = v.bytes().position(|b| b < 0x20 || b == 0x7f) {
+        return Err(InvalidArgument(format!(
+            "{what} contains a control character (byte 0x{:02x} at offset {pos})",
+            v.as_bytes()[pos]
+        )));
+    }
+    Ok(())
+}
+
+/// Normalises and checks a base URL: `http://` or `https://`, a host, an optional port and path
+/// prefix, no user info, query or fragment. Returns it without a trailing slash.
+pub fn base_url(url: &str) -> Result<String, InvalidArgument> {
+    let bad = |why: &str| Err(InvalidArgument(format!("base URL {url:?} is invalid: {why}")));
+    if url.bytes().any(|b| b <= 0x20 || b == 0x7f) {
+        return bad("it contains a space or a control character");
+    }
+    let rest = if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else {
+        return bad("it must start with http:// or https://");
+    };
+    if rest.contains('?') || rest.contains('#') {
+        return bad("it must not have a query or fragment");
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return bad("it has no host");
+    }
+    if authority.contains('@') {
+        return bad("user info is not allowed");
+    }
+    let uri: ureq::http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(e) => return bad(&e.to_string()),
+    };
+    match uri.host() {
+        Some(h) if !h.is_empty() => {}
+        _ => return bad("it has no host"),
+    }
+    if let Some(a) = uri.authority() {
+        if a.as_str().ends_with(':') {
+            return bad("empty port");
+        }
+    }
+    // The port, if any, follows the last ':' outside an IPv6 literal's brackets.
+    let after_host = authority.rsplit(']').next().unwrap_or(authority);
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        match port.parse::<u16>() {
+            Ok(n) if n > 0 => {}
+            _ => return bad("the port must be 1..=65535"),
+        }
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_with_control_characters_are_rejected() {
+        assert!(header_value("t", "XBL3.0 x=a;b").is_ok());
+        for bad in ["", "a\rb", "a\nb", "a\0b", "a\tb", "a\x7fb"] {
+            assert!(header_value("t", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_normalised() {
+        assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            base_url("https://gameserverms.xboxlive.com").unwrap(),
+            "https://gameserverms.xboxlive.com"
+        );
+        assert_eq!(base_url("https://h/prefix").unwrap(), "https://h/prefix");
+        for bad in [
+            "",
+            "ftp://x",
+            "http://",
+            "http:///x",
+            "http://u:p@h",
+            "http://h?q=1",
+            "http://h#f",
+            "http://h x",
+            "http://h:99999",
+            "http://h:",
+            "gameserverms.xboxlive.com",
+        ] {
+            assert!(base_url(bad).is_err(), "{bad:?}");
+        }
+    }
+}
