@@ -510,6 +510,42 @@ gsms_fulfillment_state gsms_cluster_result_fulfillment_state(const struct gsms_c
 uint32_t gsms_cluster_result_poll_interval_ms(const struct gsms_cluster_result *r);
 
 /**
+ * The host name (or address) of the allocated server.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_host_name(const struct gsms_cluster_result *r);
+
+/**
+ * The region of the allocated server.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_region(const struct gsms_cluster_result *r);
+
+/**
+ * The server's secure device address (base64), if the service sent one.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_secure_context(const struct gsms_cluster_result *r);
+
+/**
+ * X-XblCorrelationId of the last response: quote it to support.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_correlation_id(const struct gsms_cluster_result *r);
+
+/**
+ * Human-readable reason for a failure; "" on success.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_error_message(const struct gsms_cluster_result *r);
+
+/**
+ * The last response body as received (non-UTF-8 bytes of error bodies replaced).
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_raw_json(const struct gsms_cluster_result *r);
+
+/**
  * How many port mappings the answer holds (0 for NULL).
  */
 size_t gsms_cluster_result_port_count(const struct gsms_cluster_result *r);

@@ -70,35 +70,47 @@ pub unsafe extern "C" fn gsms_cluster_result_poll_interval_ms(r: *const gsms_clu
     guard(|| unsafe { get(r) }.map_or(crate::core::result::DEFAULT_POLL_INTERVAL_MS, |r| r.inner.poll_interval_ms))
 }
 
-macro_rules! string_getter {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
-        $(#[$doc])*
-        /// Borrowed; valid until the result is freed. "" when absent (or for NULL).
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(r: *const gsms_cluster_result) -> *const c_char {
-            guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.$field.as_ptr()))
-        }
-    };
+/// The host name (or address) of the allocated server.
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_host_name(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.host_name.as_ptr()))
 }
 
-string_getter!(
-    /// The host name (or address) of the allocated server.
-    gsms_cluster_result_host_name, host_name);
-string_getter!(
-    /// The region of the allocated server.
-    gsms_cluster_result_region, region);
-string_getter!(
-    /// The server's secure device address (base64), if the service sent one.
-    gsms_cluster_result_secure_context, secure_context);
-string_getter!(
-    /// X-XblCorrelationId of the last response: quote it to support.
-    gsms_cluster_result_correlation_id, correlation_id);
-string_getter!(
-    /// Human-readable reason for a failure; "" on success.
-    gsms_cluster_result_error_message, error_message);
-string_getter!(
-    /// The last response body as received (non-UTF-8 bytes of error bodies replaced).
-    gsms_cluster_result_raw_json, raw_json);
+/// The region of the allocated server.
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_region(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.region.as_ptr()))
+}
+
+/// The server's secure device address (base64), if the service sent one.
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_secure_context(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.secure_context.as_ptr()))
+}
+
+/// X-XblCorrelationId of the last response: quote it to support.
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_correlation_id(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.correlation_id.as_ptr()))
+}
+
+/// Human-readable reason for a failure; "" on success.
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_error_message(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.error_message.as_ptr()))
+}
+
+/// The last response body as received (non-UTF-8 bytes of error bodies replaced).
+/// Borrowed; valid until the result is freed. "" when absent (or for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn gsms_cluster_result_raw_json(r: *const gsms_cluster_result) -> *const c_char {
+    guard(|| unsafe { get(r) }.map_or(EMPTY.as_ptr(), |r| r.raw_json.as_ptr()))
+}
 
 /// How many port mappings the answer holds (0 for NULL).
 #[no_mangle]
