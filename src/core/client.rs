@@ -15,6 +15,13 @@ use super::validate;
 /// Smallest wait between two polls, whatever the service says.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// What an allocation does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Done,
+    PollAfter(Duration),
+}
+
 /// Per-call controls.
 #[derive(Default)]
 pub struct CallOptions<'a> {
@@ -102,45 +109,57 @@ impl Client {
     /// Fulfilled, Aborted, an unrecognised state, an error, the deadline or cancellation.
     pub fn allocate_cluster(&self, req: &ClusterRequest, opts: &mut CallOptions<'_>) -> ClusterResult {
         let mut result = ClusterResult::default();
+        loop {
+            match self.allocate_step(req, opts, &mut result) {
+                Step::Done => return result,
+                Step::PollAfter(wait) => {
+                    if self.sleep(wait, opts) {
+                        result.status = Status::Cancelled;
+                        result.error_message = "cancelled while waiting to poll".into();
+                        return result;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One POST of an allocation (with its retries). `Done` when the call is over (`result.status`
+    /// says how); `PollAfter(d)` when the answer was Queued and the next POST is due in `d`.
+    /// The async runtime schedules that next step on a timer instead of sleeping on a worker.
+    pub fn allocate_step(&self, req: &ClusterRequest, opts: &mut CallOptions<'_>, result: &mut ClusterResult) -> Step {
         if let Err(e) = req.validate() {
             result.status = Status::InvalidArgument;
             result.error_message = e.0;
-            return result;
+            return Step::Done;
         }
         let path = req.path();
         let url = format!("{}{}", self.base_url, path);
         let body = req.body();
-        loop {
-            let status = self.post(&url, &path, &body, opts, &mut result);
-            result.status = status;
-            if status != Status::Ok || result.fulfillment_state != FulfillmentState::Queued {
-                return result;
-            }
-            if let Some(cb) = opts.on_progress.as_mut() {
-                cb(&result);
-            }
-            let wait = Duration::from_millis(result.poll_interval_ms.into()).max(MIN_POLL_INTERVAL);
-            if let Some(d) = opts.deadline {
-                if Instant::now() + wait > d {
-                    result.status = Status::Timeout;
-                    result.error_message = format!(
-                        "still Queued after {} attempts; the next poll (in {} ms) would come after the deadline",
-                        result.attempts,
-                        wait.as_millis()
-                    );
-                    self.log(LogLevel::Warn, || format!("{path}: {}", result.error_message));
-                    return result;
-                }
-            }
-            self.log(LogLevel::Info, || {
-                format!("{path}: Queued; polling again in {} ms (correlation id {})", wait.as_millis(), result.correlation_id)
-            });
-            if self.sleep(wait, opts) {
-                result.status = Status::Cancelled;
-                result.error_message = "cancelled while waiting to poll".into();
-                return result;
+        let status = self.post(&url, &path, &body, opts, result);
+        result.status = status;
+        if status != Status::Ok || result.fulfillment_state != FulfillmentState::Queued {
+            return Step::Done;
+        }
+        if let Some(cb) = opts.on_progress.as_mut() {
+            cb(result);
+        }
+        let wait = Duration::from_millis(result.poll_interval_ms.into()).max(MIN_POLL_INTERVAL);
+        if let Some(d) = opts.deadline {
+            if Instant::now() + wait > d {
+                result.status = Status::Timeout;
+                result.error_message = format!(
+                    "still Queued after {} attempts; the next poll (in {} ms) would come after the deadline",
+                    result.attempts,
+                    wait.as_millis()
+                );
+                self.log(LogLevel::Warn, || format!("{path}: {}", result.error_message));
+                return Step::Done;
             }
         }
+        self.log(LogLevel::Info, || {
+            format!("{path}: Queued; polling again in {} ms (correlation id {})", wait.as_millis(), result.correlation_id)
+        });
+        Step::PollAfter(wait)
     }
 
     /// Sleeps unless cancelled; true when cancelled.

@@ -11,7 +11,7 @@ pub mod retry;
 pub mod validate;
 
 pub use cancel::CancelToken;
-pub use client::{CallOptions, Client};
+pub use client::{CallOptions, Client, Step};
 pub use config::{CallbackMode, Config, LogLevel, LogSink, RetryPolicy, TokenProvider};
 pub use error::{InvalidArgument, Status};
 pub use request::ClusterRequest;

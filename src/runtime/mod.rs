@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::{
     CallOptions, CallbackMode, CancelToken, Client as CoreClient, ClusterRequest, ClusterResult, Config,
-    InvalidArgument, LogLevel, Status,
+    InvalidArgument, LogLevel, Status, Step,
 };
 
 /// Completion callback: status and, when anything is known, the result (borrowed for the call).
@@ -67,10 +67,40 @@ struct Job {
     kind: Kind,
     req: ClusterRequest,
     deadline: Option<Instant>,
+    /// What an allocation has learnt so far (attempts accumulate across polls).
+    result: ClusterResult,
+}
+
+/// A job waiting for its time (an allocation's next poll), ordered by due time.
+struct Delayed {
+    due: Instant,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, o: &Self) -> bool {
+        (self.due, self.seq) == (o.due, o.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Reversed: BinaryHeap is a max-heap and the earliest due must come first.
+        (o.due, o.seq).cmp(&(self.due, self.seq))
+    }
 }
 
 struct Jobs {
     queue: VecDeque<Job>,
+    /// Polls waiting for their interval: they hold no worker while they wait.
+    delayed: std::collections::BinaryHeap<Delayed>,
+    seq: u64,
     stop: bool,
 }
 
@@ -126,7 +156,7 @@ impl Client {
         let shared = Arc::new(Shared {
             core,
             mode: cfg.callback_mode,
-            jobs: Mutex::new(Jobs { queue: VecDeque::new(), stop: false }),
+            jobs: Mutex::new(Jobs { queue: VecDeque::new(), delayed: Default::default(), seq: 0, stop: false }),
             jobs_cv: Condvar::new(),
             events: Mutex::new(Events { queue: VecDeque::new(), stop: false }),
             events_cv: Condvar::new(),
@@ -219,7 +249,7 @@ impl Client {
             }
             live.0.insert(op.id, Arc::clone(&op));
         }
-        lock(&s.jobs).queue.push_back(Job { op: Arc::clone(&op), kind, req, deadline });
+        lock(&s.jobs).queue.push_back(Job { op: Arc::clone(&op), kind, req, deadline, result: ClusterResult::default() });
         s.jobs_cv.notify_one();
         Ok(Operation { op })
     }
@@ -334,6 +364,7 @@ fn mark_shutting_down(s: &Arc<Shared>) {
         let mut j = lock(&s.jobs);
         j.stop = true;
         j.queue.clear();
+        j.delayed.clear();
     }
     s.jobs_cv.notify_all();
 }
@@ -416,23 +447,31 @@ fn run_event(s: &Arc<Shared>, ev: Event) {
     IN_CALLBACK.with(|c| c.set(prev));
 }
 
-fn worker_loop(s: Arc<Shared>) {
+fn next_job(s: &Shared) -> Option<Job> {
+    let mut j = lock(&s.jobs);
     loop {
-        let job = {
-            let mut j = lock(&s.jobs);
-            loop {
-                if j.stop {
-                    break None;
-                }
-                if let Some(job) = j.queue.pop_front() {
-                    break Some(job);
-                }
-                j = s.jobs_cv.wait(j).unwrap_or_else(|e| e.into_inner());
-            }
+        if j.stop {
+            return None;
+        }
+        let now = Instant::now();
+        while j.delayed.peek().is_some_and(|d| d.due <= now) {
+            let d = j.delayed.pop().expect("peeked");
+            j.queue.push_back(d.job);
+        }
+        if let Some(job) = j.queue.pop_front() {
+            return Some(job);
+        }
+        j = match j.delayed.peek().map(|d| d.due) {
+            Some(due) => s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0,
+            None => s.jobs_cv.wait(j).unwrap_or_else(|e| e.into_inner()),
         };
-        let Some(job) = job else { break };
+    }
+}
+
+fn worker_loop(s: Arc<Shared>) {
+    while let Some(mut job) = next_job(&s) {
         if lock(&job.op.slot).done {
-            continue; // cancelled before it started
+            continue; // cancelled before it started (or before its next poll)
         }
         s.busy_workers.fetch_add(1, Ordering::Relaxed);
         let op = Arc::clone(&job.op);
@@ -444,17 +483,41 @@ fn worker_loop(s: Arc<Shared>) {
                 on_progress: Some(&mut on_progress),
             };
             match job.kind {
-                Kind::Create => s.core.create_cluster(&job.req, &mut opts),
-                Kind::Allocate => s.core.allocate_cluster(&job.req, &mut opts),
+                Kind::Create => {
+                    job.result = s.core.create_cluster(&job.req, &mut opts);
+                    Step::Done
+                }
+                Kind::Allocate => s.core.allocate_step(&job.req, &mut opts, &mut job.result),
             }
         }));
-        let result = run.unwrap_or_else(|_| ClusterResult {
-            status: Status::Internal,
-            error_message: "internal error: a panic was caught in a worker".into(),
-            ..Default::default()
-        });
-        complete(&job.op, result);
         s.busy_workers.fetch_sub(1, Ordering::Relaxed);
+        match run {
+            Ok(Step::PollAfter(wait)) => {
+                let mut j = lock(&s.jobs);
+                if !j.stop {
+                    j.seq += 1;
+                    let seq = j.seq;
+                    j.delayed.push(Delayed { due: Instant::now() + wait, seq, job });
+                    drop(j);
+                    // Another worker may be waiting for an earlier time: let it re-check.
+                    s.jobs_cv.notify_one();
+                }
+            }
+            Ok(Step::Done) => {
+                let result = std::mem::take(&mut job.result);
+                complete(&job.op, result);
+            }
+            Err(_) => {
+                complete(
+                    &job.op,
+                    ClusterResult {
+                        status: Status::Internal,
+                        error_message: "internal error: a panic was caught in a worker".into(),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
     }
     let mut n = lock(&s.live_workers);
     *n -= 1;
@@ -474,7 +537,9 @@ fn callback_loop(s: Arc<Shared>) {
             }
         }
         let _g = lock(&s.deliver);
-        if s.shutdown_done.load(Ordering::Acquire) {
+        // Once shutdown has begun, the thread calling free runs what is left (on its own thread,
+        // as the contract says); this thread only finishes the callback it had started.
+        if s.shutting_down.load(Ordering::Acquire) {
             return;
         }
         let Some(ev) = lock(&s.events).queue.pop_front() else { continue };
