@@ -25,10 +25,8 @@ fn main() {
     // The token provider returns a gsms_status. Rust declares it as u32 (reading an out-of-range
     // enum value from C would be undefined behaviour); the C type is the same 32-bit integer, and
     // C++ callers need the enum name to assign their function without a cast.
-    let text = text.replace(
-        "typedef uint32_t (*gsms_token_provider_fn)(",
-        "typedef gsms_status (*gsms_token_provider_fn)(",
-    );
+    let text =
+        text.replace("typedef uint32_t (*gsms_token_provider_fn)(", "typedef gsms_status (*gsms_token_provider_fn)(");
     // Always kept in OUT_DIR, where tests/header.rs compares it with the committed copy.
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out_dir.join("gsms.h"), &text).expect("write OUT_DIR/gsms.h");

@@ -78,9 +78,11 @@ fn progress_then_completion_in_order() {
     create(&blocking, &request("holder"));
     let events = Arc::new(Mutex::new(Vec::<String>::new()));
     let e1 = Arc::clone(&events);
-    let progress: ProgressFn = Box::new(move |r| e1.lock().unwrap().push(format!("progress {:?}", r.fulfillment_state)));
+    let progress: ProgressFn =
+        Box::new(move |r| e1.lock().unwrap().push(format!("progress {:?}", r.fulfillment_state)));
     let e2 = Arc::clone(&events);
-    let done: DoneFn = Box::new(move |s, r| e2.lock().unwrap().push(format!("done {s:?} {:?}", r.map(|r| r.fulfillment_state))));
+    let done: DoneFn =
+        Box::new(move |s, r| e2.lock().unwrap().push(format!("done {s:?} {:?}", r.map(|r| r.fulfillment_state))));
     c.start(Kind::Allocate, request("waiter"), None, Some(progress), Some(done)).unwrap();
     let emu2 = Arc::clone(&emu);
     let releaser = thread::spawn(move || {
@@ -213,10 +215,16 @@ fn callbacks_may_reenter_the_library() {
         nd.store(c2.dispatch(0), Ordering::SeqCst);
         let d3 = Arc::clone(&d2);
         let op = c2
-            .start(Kind::Create, request("inner"), None, None, Some(Box::new(move |s, _| {
-                assert_eq!(s, Status::Ok);
-                d3.fetch_add(1, Ordering::SeqCst);
-            })))
+            .start(
+                Kind::Create,
+                request("inner"),
+                None,
+                None,
+                Some(Box::new(move |s, _| {
+                    assert_eq!(s, Status::Ok);
+                    d3.fetch_add(1, Ordering::SeqCst);
+                })),
+            )
             .unwrap();
         let _ = op.take_result();
     });

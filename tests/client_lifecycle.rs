@@ -42,4 +42,3 @@ fn creating_and_freeing_clients_leaves_no_threads_behind() {
     let settled = wait_until(Duration::from_secs(3), || thread_count() <= before + 1);
     assert!(settled, "threads before {before}, after {}", thread_count());
 }
-

@@ -32,10 +32,7 @@ pub(crate) struct Request {
 impl Request {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Whether the client wants the connection kept open after this request.
@@ -96,10 +93,7 @@ pub(crate) struct Conn<S: Transport> {
 
 impl<S: Transport> Conn<S> {
     pub fn new(stream: S) -> Self {
-        Conn {
-            stream,
-            buf: Vec::with_capacity(4096),
-        }
+        Conn { stream, buf: Vec::with_capacity(4096) }
     }
 
     /// Reads more bytes into the buffer; Ok(0) on EOF.
@@ -140,12 +134,7 @@ impl<S: Transport> Conn<S> {
                             headers: parsed
                                 .headers
                                 .iter()
-                                .map(|h| {
-                                    (
-                                        h.name.to_string(),
-                                        String::from_utf8_lossy(h.value).trim().to_string(),
-                                    )
-                                })
+                                .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).trim().to_string()))
                                 .collect(),
                             body: Vec::new(),
                             body_too_large: false,
@@ -153,9 +142,7 @@ impl<S: Transport> Conn<S> {
                         break (len, req);
                     }
                     Ok(httparse::Status::Partial) => {}
-                    Err(httparse::Error::TooManyHeaders) => {
-                        return ReadOutcome::Bad(431, "too many request headers")
-                    }
+                    Err(httparse::Error::TooManyHeaders) => return ReadOutcome::Bad(431, "too many request headers"),
                     Err(_) => return ReadOutcome::Bad(400, "malformed HTTP request head"),
                 }
                 if self.buf.len() > MAX_HEAD {
@@ -175,11 +162,8 @@ impl<S: Transport> Conn<S> {
             Some(te) if te.eq_ignore_ascii_case("chunked") => true,
             Some(_) => return ReadOutcome::Bad(501, "unsupported Transfer-Encoding"),
         };
-        let mut lengths = req
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .map(|(_, v)| v.as_str());
+        let mut lengths =
+            req.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.as_str());
         let content_length = match lengths.next() {
             None => None,
             Some(v) => {
@@ -203,9 +187,7 @@ impl<S: Transport> Conn<S> {
             }
         }
         if has_body
-            && req
-                .header("expect")
-                .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+            && req.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
             && self.buf.is_empty()
         {
             let _ = self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -257,8 +239,8 @@ impl<S: Transport> Conn<S> {
             let line = self.read_line(1024)?;
             let line = String::from_utf8_lossy(&line);
             let size_text = line.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| ReadOutcome::Bad(400, "malformed chunk size"))?;
+            let size =
+                usize::from_str_radix(size_text, 16).map_err(|_| ReadOutcome::Bad(400, "malformed chunk size"))?;
             if size == 0 {
                 // Trailers, up to the empty line.
                 loop {
@@ -293,9 +275,7 @@ impl<S: Transport> Conn<S> {
         head_only: bool,
     ) -> io::Result<()> {
         let mut out = Vec::with_capacity(256 + resp.body.len());
-        out.extend_from_slice(
-            format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status)).as_bytes(),
-        );
+        out.extend_from_slice(format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status)).as_bytes());
         for (name, value) in &resp.headers {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");

@@ -157,34 +157,22 @@ pub struct FaultRule {
 impl FaultRule {
     /// A rule that always fires and does nothing yet (probability 1, forever).
     pub fn new() -> Self {
-        FaultRule {
-            probability: 1.0,
-            ..FaultRule::default()
-        }
+        FaultRule { probability: 1.0, ..FaultRule::default() }
     }
 
     /// Always answer `status`.
     pub fn http_status(status: u16) -> Self {
-        FaultRule {
-            status: Some(status),
-            ..FaultRule::new()
-        }
+        FaultRule { status: Some(status), ..FaultRule::new() }
     }
 
     /// Always wait `ms` before answering normally.
     pub fn latency(ms: u64) -> Self {
-        FaultRule {
-            latency_ms: ms,
-            ..FaultRule::new()
-        }
+        FaultRule { latency_ms: ms, ..FaultRule::new() }
     }
 
     /// Always close the connection without answering.
     pub fn dropped_connection() -> Self {
-        FaultRule {
-            drop_connection: true,
-            ..FaultRule::new()
-        }
+        FaultRule { drop_connection: true, ..FaultRule::new() }
     }
 
     /// Sets the `Retry-After` value.
@@ -224,10 +212,7 @@ impl FaultRule {
             }
         }
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(format!(
-                "fault probability {} is not in 0..=1",
-                self.probability
-            ));
+            return Err(format!("fault probability {} is not in 0..=1", self.probability));
         }
         Ok(())
     }
@@ -251,10 +236,7 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 

@@ -85,11 +85,7 @@ fn main() -> ExitCode {
 
 /// Ok(None) when the help or version was printed.
 fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
-    let mut cfg = Config {
-        bind: "127.0.0.1:8080".to_string(),
-        log: true,
-        ..Config::default()
-    };
+    let mut cfg = Config { bind: "127.0.0.1:8080".to_string(), log: true, ..Config::default() };
     let mut tls_cert: Option<String> = None;
     let mut tls_key: Option<String> = None;
     let mut extra_faults: Vec<FaultRule> = Vec::new();
@@ -101,18 +97,13 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        let takes_value = !matches!(
-            flag,
-            "-h" | "--help" | "-V" | "--version" | "--udp-echo" | "--quiet" | "--poll-as-number"
-        );
+        let takes_value =
+            !matches!(flag, "-h" | "--help" | "-V" | "--version" | "--udp-echo" | "--quiet" | "--poll-as-number");
         let value = if takes_value {
             match inline {
                 Some(v) => v,
                 None => {
-                    let v = args
-                        .get(i)
-                        .ok_or_else(|| format!("{flag} needs a value"))?
-                        .clone();
+                    let v = args.get(i).ok_or_else(|| format!("{flag} needs a value"))?.clone();
                     i += 1;
                     v
                 }
@@ -169,24 +160,14 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
         }
     }
     // Latency first (it stacks with what follows), then drops, then the --fault rules.
-    let latency: Vec<FaultRule> = extra_faults
-        .iter()
-        .filter(|r| !r.drop_connection)
-        .cloned()
-        .collect();
-    let drops: Vec<FaultRule> = extra_faults
-        .into_iter()
-        .filter(|r| r.drop_connection)
-        .collect();
+    let latency: Vec<FaultRule> = extra_faults.iter().filter(|r| !r.drop_connection).cloned().collect();
+    let drops: Vec<FaultRule> = extra_faults.into_iter().filter(|r| r.drop_connection).collect();
     cfg.faults = latency.into_iter().chain(drops).chain(cfg.faults).collect();
     match (tls_cert, tls_key) {
         (None, None) => {}
         (Some(cert), Some(key)) => {
             let read = |p: &str| std::fs::read(p).map_err(|e| format!("cannot read {p}: {e}"));
-            cfg.tls = Some(TlsConfig {
-                cert_pem: read(&cert)?,
-                key_pem: read(&key)?,
-            });
+            cfg.tls = Some(TlsConfig { cert_pem: read(&cert)?, key_pem: read(&key)? });
         }
         _ => return Err("--tls-cert and --tls-key go together".to_string()),
     }
@@ -194,9 +175,7 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, s: &str) -> Result<T, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("{flag}: {s:?} is not a valid number"))
+    s.trim().parse().map_err(|_| format!("{flag}: {s:?} is not a valid number"))
 }
 
 /// `503:retry-after=1:times=2:p=0.5`, `drop:times=1`, `latency=250`.
@@ -207,16 +186,9 @@ fn parse_fault_spec(spec: &str) -> Result<FaultRule, String> {
     let is_key = |s: &str| {
         s == "drop"
             || (s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
-            || [
-                "retry-after=",
-                "latency=",
-                "latency-ms=",
-                "times=",
-                "p=",
-                "probability=",
-            ]
-            .iter()
-            .any(|k| s.starts_with(k))
+            || ["retry-after=", "latency=", "latency-ms=", "times=", "p=", "probability="]
+                .iter()
+                .any(|k| s.starts_with(k))
     };
     let mut i = 0;
     while i < items.len() {
@@ -238,20 +210,12 @@ fn parse_fault_spec(spec: &str) -> Result<FaultRule, String> {
                 i += 1;
             }
             rule.retry_after = Some(value);
-        } else if let Some(v) = item
-            .strip_prefix("latency=")
-            .or_else(|| item.strip_prefix("latency-ms="))
-        {
+        } else if let Some(v) = item.strip_prefix("latency=").or_else(|| item.strip_prefix("latency-ms=")) {
             rule.latency_ms = v.parse().map_err(|_| bad(format!("bad latency {v:?}")))?;
         } else if let Some(v) = item.strip_prefix("times=") {
             rule.times = Some(v.parse().map_err(|_| bad(format!("bad times {v:?}")))?);
-        } else if let Some(v) = item
-            .strip_prefix("p=")
-            .or_else(|| item.strip_prefix("probability="))
-        {
-            rule.probability = v
-                .parse()
-                .map_err(|_| bad(format!("bad probability {v:?}")))?;
+        } else if let Some(v) = item.strip_prefix("p=").or_else(|| item.strip_prefix("probability=")) {
+            rule.probability = v.parse().map_err(|_| bad(format!("bad probability {v:?}")))?;
         } else {
             return Err(bad(format!("unknown item {item:?}")));
         }
@@ -283,15 +247,9 @@ mod tests {
         assert_eq!(r.times, Some(2));
         assert_eq!(r.probability, 0.5);
         let r = parse_fault_spec("429:retry-after=Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        assert_eq!(
-            r.retry_after.as_deref(),
-            Some("Wed, 21 Oct 2015 07:28:00 GMT")
-        );
+        assert_eq!(r.retry_after.as_deref(), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
         let r = parse_fault_spec("503:retry-after=Wed, 21 Oct 2015 07:28:00 GMT:times=1").unwrap();
-        assert_eq!(
-            r.retry_after.as_deref(),
-            Some("Wed, 21 Oct 2015 07:28:00 GMT")
-        );
+        assert_eq!(r.retry_after.as_deref(), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(r.times, Some(1));
         let r = parse_fault_spec("drop:times=1").unwrap();
         assert!(r.drop_connection);

@@ -56,8 +56,7 @@ impl Emulator {
     /// in `retry_after`).
     pub fn start(cfg: Config) -> io::Result<Emulator> {
         for rule in &cfg.faults {
-            rule.check()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            rule.check().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         }
         if cfg.udp_echo {
             // Fail now rather than at the first allocation.
@@ -73,21 +72,12 @@ impl Emulator {
             service.stop_udp();
             return Err(e);
         }
-        let inner = Arc::new(Inner {
-            service,
-            tls,
-            conns: Mutex::new(Connections::default()),
-        });
+        let inner = Arc::new(Inner { service, tls, conns: Mutex::new(Connections::default()) });
         let accept_inner = inner.clone();
         let accept_thread = std::thread::Builder::new()
             .name(format!("gsms-emu-accept-{}", addr.port()))
             .spawn(move || accept_loop(listener, accept_inner))?;
-        Ok(Emulator {
-            inner,
-            addr,
-            base_url,
-            accept_thread: Some(accept_thread),
-        })
+        Ok(Emulator { inner, addr, base_url, accept_thread: Some(accept_thread) })
     }
 
     /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS.
@@ -153,12 +143,8 @@ impl Emulator {
         self.inner.service.stopping.store(true, Ordering::SeqCst);
         // Wake the accept thread with a connection of our own.
         let wake = match self.addr {
-            SocketAddr::V4(a) if a.ip().is_unspecified() => {
-                SocketAddr::from((Ipv4Addr::LOCALHOST, a.port()))
-            }
-            SocketAddr::V6(a) if a.ip().is_unspecified() => {
-                SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
-            }
+            SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
+            SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
             a => a,
         };
         let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
@@ -186,9 +172,7 @@ impl Drop for Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
+        f.debug_struct("Emulator").field("base_url", &self.base_url).finish_non_exhaustive()
     }
 }
 
@@ -202,8 +186,7 @@ fn server_tls_config(tls: &TlsConfig) -> io::Result<Arc<rustls::ServerConfig>> {
     if certs.is_empty() {
         return Err(invalid("TLS certificate PEM holds no certificate".into()));
     }
-    let key = PrivateKeyDer::from_pem_slice(&tls.key_pem)
-        .map_err(|e| invalid(format!("TLS private key PEM: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(&tls.key_pem).map_err(|e| invalid(format!("TLS private key PEM: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -240,12 +223,10 @@ fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
         conns.next_id += 1;
         conns.sockets.insert(id, registered);
         let conn_inner = inner.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("gsms-emu-conn-{id}"))
-            .spawn(move || {
-                serve(&conn_inner, stream, peer);
-                conn_inner.conns().sockets.remove(&id);
-            });
+        let spawned = std::thread::Builder::new().name(format!("gsms-emu-conn-{id}")).spawn(move || {
+            serve(&conn_inner, stream, peer);
+            conn_inner.conns().sockets.remove(&id);
+        });
         match spawned {
             Ok(handle) => conns.threads.push(handle),
             Err(_) => {
@@ -268,11 +249,7 @@ fn serve(inner: &Inner, stream: TcpStream, _peer: SocketAddr) {
             let Ok(session) = rustls::ServerConnection::new(cfg.clone()) else {
                 return;
             };
-            serve_http(
-                inner,
-                Conn::new(rustls::StreamOwned::new(session, stream)),
-                &raw,
-            )
+            serve_http(inner, Conn::new(rustls::StreamOwned::new(session, stream)), &raw)
         }
     }
     // Close now, whatever clones of the socket still exist.
@@ -317,8 +294,7 @@ fn serve_http<S: Transport>(inner: &Inner, mut conn: Conn<S>, raw: &TcpStream) {
             }
             Action::Respond(resp) => {
                 let keep_alive = req.wants_keep_alive() && !req.body_too_large && !svc.stopping();
-                let written =
-                    conn.write_response(resp, keep_alive, req.minor_version, req.method == "HEAD");
+                let written = conn.write_response(resp, keep_alive, req.minor_version, req.method == "HEAD");
                 log(&resp.status.to_string());
                 if written.is_err() {
                     return;
@@ -353,11 +329,7 @@ mod tests {
         use rustls::pki_types::{CertificateDer, ServerName};
 
         let (tls, ca_pem) = crate::generate_test_tls();
-        let emu = Emulator::start(Config {
-            tls: Some(tls),
-            ..Config::default()
-        })
-        .unwrap();
+        let emu = Emulator::start(Config { tls: Some(tls), ..Config::default() }).unwrap();
         let url = emu.base_url();
         assert!(url.starts_with("https://localhost:"), "{url}");
 
@@ -390,11 +362,7 @@ mod tests {
             s.flush().unwrap();
             // Read until both answers' bodies are in.
             let mut buf = [0u8; 4096];
-            while String::from_utf8_lossy(&got)
-                .matches("\"Fulfilled\"")
-                .count()
-                < round
-            {
+            while String::from_utf8_lossy(&got).matches("\"Fulfilled\"").count() < round {
                 let n = s.read(&mut buf).unwrap();
                 assert!(n > 0, "connection closed early");
                 got.extend_from_slice(&buf[..n]);

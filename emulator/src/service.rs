@@ -86,10 +86,7 @@ impl Pool {
             }
             if server.lease.is_none() {
                 let session_id = self.queue.pop_front().expect("queue not empty");
-                server.lease = Some(Lease {
-                    session_id,
-                    expires: now + lifetime,
-                });
+                server.lease = Some(Lease { session_id, expires: now + lifetime });
             }
         }
     }
@@ -145,14 +142,7 @@ pub(crate) fn random_u64(mix: u64) -> u64 {
 
 impl Service {
     pub fn new(cfg: &Config) -> Service {
-        let faults = cfg
-            .faults
-            .iter()
-            .map(|r| ActiveFault {
-                rule: r.clone(),
-                remaining: r.times,
-            })
-            .collect();
+        let faults = cfg.faults.iter().map(|r| ActiveFault { rule: r.clone(), remaining: r.times }).collect();
         Service {
             settings: Settings {
                 allowed_titles: cfg.allowed_titles.clone(),
@@ -166,10 +156,7 @@ impl Service {
                 udp_echo: cfg.udp_echo,
                 log: cfg.log,
             },
-            state: Mutex::new(State {
-                faults,
-                ..State::default()
-            }),
+            state: Mutex::new(State { faults, ..State::default() }),
             request_count: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             ids: AtomicU64::new(0),
@@ -264,11 +251,7 @@ impl Service {
     pub fn stop_udp(&self) {
         let echoes: Vec<UdpEcho> = {
             let mut st = self.lock();
-            st.pools
-                .values_mut()
-                .flat_map(|p| p.servers.iter_mut())
-                .filter_map(|s| s.echo.take())
-                .collect()
+            st.pools.values_mut().flat_map(|p| p.servers.iter_mut()).filter_map(|s| s.echo.take()).collect()
         };
         for mut echo in echoes {
             echo.stop();
@@ -296,10 +279,7 @@ impl Service {
             Action::Respond(resp) => Action::Respond(self.common_headers(resp, &correlation_id)),
             Action::Drop => Action::Drop,
         };
-        Handled {
-            action,
-            correlation_id,
-        }
+        Handled { action, correlation_id }
     }
 
     fn common_headers(&self, mut resp: Response, correlation_id: &str) -> Response {
@@ -308,10 +288,7 @@ impl Service {
             ("Cache-Control".to_string(), "no-cache".to_string()),
             ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
             ("X-XblCorrelationId".to_string(), correlation_id.to_string()),
-            (
-                "Date".to_string(),
-                httpdate::fmt_http_date(SystemTime::now()),
-            ),
+            ("Date".to_string(), httpdate::fmt_http_date(SystemTime::now())),
         ];
         headers.append(&mut resp.headers);
         resp.headers = headers;
@@ -404,10 +381,7 @@ impl Service {
     /// POST /titles/{titleId}/clusters.
     fn clusters(&self, req: &Request) -> Response {
         let Some(title_id) = parse_clusters_path(&req.path) else {
-            return error(
-                404,
-                "no such resource: the emulator serves POST /titles/{titleId}/clusters",
-            );
+            return error(404, "no such resource: the emulator serves POST /titles/{titleId}/clusters");
         };
         if req.method != "POST" {
             return error(405, "method not allowed: use POST").header("Allow", "POST");
@@ -415,12 +389,7 @@ impl Service {
         match req.header("x-xbl-contract-version") {
             Some("1") => {}
             Some(v) => {
-                return error(
-                    400,
-                    &format!(
-                        "unsupported x-xbl-contract-version {v:?}: this call speaks version 1"
-                    ),
-                )
+                return error(400, &format!("unsupported x-xbl-contract-version {v:?}: this call speaks version 1"))
             }
             None => return error(400, "missing x-xbl-contract-version header (expected 1)"),
         }
@@ -429,20 +398,13 @@ impl Service {
             Some(v) => v,
         };
         if !valid_xbl_auth(auth) {
-            return unauthorized(
-                "invalid Authorization header: expected XBL3.0 x=<userhash>;<token>",
-            );
+            return unauthorized("invalid Authorization header: expected XBL3.0 x=<userhash>;<token>");
         }
         if self.settings.revoked_tokens.iter().any(|t| t == auth) {
             return unauthorized("the token was revoked or has expired");
         }
-        if !self.settings.allowed_titles.is_empty()
-            && !self.settings.allowed_titles.contains(&title_id)
-        {
-            return error(
-                403,
-                &format!("the caller may not request servers for title {title_id}"),
-            );
+        if !self.settings.allowed_titles.is_empty() && !self.settings.allowed_titles.contains(&title_id) {
+            return error(403, &format!("the caller may not request servers for title {title_id}"));
         }
         let json_type = req.header("content-type").is_some_and(|ct| {
             let essence = ct.split(';').next().unwrap_or("").trim();
@@ -452,25 +414,15 @@ impl Service {
             return error(415, "Content-Type must be application/json");
         }
         if req.body_too_large {
-            return error(
-                413,
-                &format!("request body larger than {} bytes", crate::http::MAX_BODY),
-            );
+            return error(413, &format!("request body larger than {} bytes", crate::http::MAX_BODY));
         }
         let (session_key, abort_if_queued) = match parse_body(&req.body) {
             Ok(v) => v,
             Err(msg) => return error(400, &msg),
         };
         match self.allocate(title_id, session_key, abort_if_queued) {
-            Ok(body) => Response {
-                status: 200,
-                headers: Vec::new(),
-                body,
-            },
-            Err(e) => error(
-                500,
-                &format!("emulator could not create the server pool: {e}"),
-            ),
+            Ok(body) => Response { status: 200, headers: Vec::new(), body },
+            Err(e) => error(500, &format!("emulator could not create the server pool: {e}")),
         }
     }
 
@@ -483,20 +435,13 @@ impl Service {
             std::collections::btree_map::Entry::Vacant(e) => e.insert(self.new_pool(title_id)?),
         };
         pool.sweep(now, lifetime);
-        let held = pool.servers.iter().position(|s| {
-            s.lease
-                .as_ref()
-                .is_some_and(|l| l.session_id == session_key)
-        });
+        let held = pool.servers.iter().position(|s| s.lease.as_ref().is_some_and(|l| l.session_id == session_key));
         let outcome = if let Some(i) = held {
             Fulfillment::Fulfilled(i)
         } else if pool.queue.contains(&session_key) {
             Fulfillment::Queued
         } else if let Some(i) = pool.servers.iter().position(|s| s.lease.is_none()) {
-            pool.servers[i].lease = Some(Lease {
-                session_id: session_key,
-                expires: now + lifetime,
-            });
+            pool.servers[i].lease = Some(Lease { session_id: session_key, expires: now + lifetime });
             Fulfillment::Fulfilled(i)
         } else if abort {
             Fulfillment::Aborted
@@ -527,18 +472,9 @@ impl Service {
                 body.port_mappings = Some(vec![
                     PortMapping {
                         key: "GameData",
-                        value: Ports {
-                            internal: GAME_DATA_INTERNAL,
-                            external: server.game_port,
-                        },
+                        value: Ports { internal: GAME_DATA_INTERNAL, external: server.game_port },
                     },
-                    PortMapping {
-                        key: "RDP",
-                        value: Ports {
-                            internal: RDP_PORT,
-                            external: RDP_PORT,
-                        },
-                    },
+                    PortMapping { key: "RDP", value: Ports { internal: RDP_PORT, external: RDP_PORT } },
                 ]);
                 body.secure_context = Some(server.secure_context.clone());
             }
@@ -573,19 +509,13 @@ impl Service {
                 echo,
             });
         }
-        Ok(Pool {
-            servers,
-            queue: VecDeque::new(),
-        })
+        Ok(Pool { servers, queue: VecDeque::new() })
     }
 
     // ----- admin API -----
 
     fn admin(&self, req: &Request) -> Response {
-        let sub = req
-            .path
-            .trim_start_matches("/_emulator")
-            .trim_end_matches('/');
+        let sub = req.path.trim_start_matches("/_emulator").trim_end_matches('/');
         match (req.method.as_str(), sub) {
             ("GET", "/state") | ("GET", "") => json_response(200, &self.state_json()),
             ("POST", "/reset") => {
@@ -605,11 +535,7 @@ impl Service {
                 json_response(200, &json!({"faults": []}))
             }
             ("POST", "/release") => {
-                let title = req
-                    .query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("title="))
-                    .and_then(parse_u32_decimal);
+                let title = req.query.split('&').find_map(|kv| kv.strip_prefix("title=")).and_then(parse_u32_decimal);
                 match title {
                     Some(t) => {
                         let released = self.release_all(t);
@@ -762,8 +688,7 @@ impl From<&FaultRule> for FaultWire {
 }
 
 fn parse_fault(body: &[u8]) -> Result<FaultRule, String> {
-    let w: FaultWire =
-        serde_json::from_slice(body).map_err(|e| format!("invalid fault rule: {e}"))?;
+    let w: FaultWire = serde_json::from_slice(body).map_err(|e| format!("invalid fault rule: {e}"))?;
     let rule = FaultRule {
         status: w.status,
         retry_after: w.retry_after,
@@ -777,11 +702,7 @@ fn parse_fault(body: &[u8]) -> Result<FaultRule, String> {
 }
 
 fn json_response(status: u16, body: &Value) -> Response {
-    Response {
-        status,
-        headers: Vec::new(),
-        body: serde_json::to_vec(body).expect("JSON values serialize"),
-    }
+    Response { status, headers: Vec::new(), body: serde_json::to_vec(body).expect("JSON values serialize") }
 }
 
 /// An error answer: `{"code":status,"message":...}`.
@@ -816,9 +737,7 @@ fn valid_xbl_auth(value: &str) -> bool {
         return false;
     };
     match rest.split_once(';') {
-        Some((hash, token)) => {
-            !hash.is_empty() && !token.trim().is_empty() && !hash.contains(char::is_whitespace)
-        }
+        Some((hash, token)) => !hash.is_empty() && !token.trim().is_empty() && !hash.contains(char::is_whitespace),
         None => false,
     }
 }
@@ -850,8 +769,7 @@ fn canonical_session(path: &str) -> Option<String> {
 
 /// The request body: (canonical session path, abortIfQueued).
 fn parse_body(body: &[u8]) -> Result<(String, bool), String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
     let Value::Object(obj) = value else {
         return Err("request body must be a JSON object".into());
     };
@@ -893,10 +811,7 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(parse_clusters_path("/titles/123/clusters"), Some(123));
-        assert_eq!(
-            parse_clusters_path("/titles/4294967295/clusters"),
-            Some(u32::MAX)
-        );
+        assert_eq!(parse_clusters_path("/titles/4294967295/clusters"), Some(u32::MAX));
         assert_eq!(parse_clusters_path("/titles/4294967296/clusters"), None);
         assert_eq!(parse_clusters_path("/titles/+1/clusters"), None);
         assert_eq!(parse_clusters_path("/titles/0x10/clusters"), None);
@@ -910,9 +825,7 @@ mod tests {
         let b = canonical_session("/serviceconfigs/abc/sessiontemplates/quick/session/s1");
         assert!(a.is_some());
         assert_eq!(a, b);
-        assert!(
-            canonical_session("/serviceconfigs/abc/sessiontemplates/quick/sessions/").is_none()
-        );
+        assert!(canonical_session("/serviceconfigs/abc/sessiontemplates/quick/sessions/").is_none());
         assert!(canonical_session("serviceconfigs/abc/sessiontemplates/q/sessions/s").is_none());
         assert!(canonical_session("/serviceconfigs/abc/templates/q/sessions/s").is_none());
         assert!(canonical_session("s1").is_none());

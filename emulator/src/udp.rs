@@ -20,10 +20,7 @@ impl UdpEcho {
     pub fn bind(host: &str) -> io::Result<UdpEcho> {
         let stop = Arc::new(AtomicBool::new(false));
         let addr = (host, 0u16).to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
-                format!("host name {host:?} resolves to no address"),
-            )
+            io::Error::new(io::ErrorKind::AddrNotAvailable, format!("host name {host:?} resolves to no address"))
         })?;
         let socket = UdpSocket::bind(addr)?;
         // A backstop: the thread also wakes up by itself now and then to see the stop flag.
@@ -33,12 +30,7 @@ impl UdpEcho {
         let thread = std::thread::Builder::new()
             .name(format!("gsms-emu-udp-{}", local.port()))
             .spawn(move || echo_loop(socket, flag))?;
-        Ok(UdpEcho {
-            port: local.port(),
-            local,
-            stop,
-            thread: Some(thread),
-        })
+        Ok(UdpEcho { port: local.port(), local, stop, thread: Some(thread) })
     }
 
     /// Stops the thread and waits for it; the socket closes with it.
@@ -47,19 +39,12 @@ impl UdpEcho {
         if let Some(thread) = self.thread.take() {
             // Wake the blocked recv with one datagram.
             let target = match self.local {
-                SocketAddr::V4(a) if a.ip().is_unspecified() => {
-                    SocketAddr::from((Ipv4Addr::LOCALHOST, a.port()))
-                }
-                SocketAddr::V6(a) if a.ip().is_unspecified() => {
-                    SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
-                }
+                SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
+                SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
                 a => a,
             };
-            let from: SocketAddr = if target.is_ipv4() {
-                (Ipv4Addr::UNSPECIFIED, 0).into()
-            } else {
-                (Ipv6Addr::UNSPECIFIED, 0).into()
-            };
+            let from: SocketAddr =
+                if target.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
             if let Ok(waker) = UdpSocket::bind(from) {
                 let _ = waker.send_to(b"", target);
             }

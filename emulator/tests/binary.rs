@@ -39,12 +39,7 @@ fn help_lists_every_flag() {
 #[test]
 fn prints_its_url_and_logs_requests() {
     let mut child = Command::new(BIN)
-        .args([
-            "--bind",
-            "127.0.0.1:0",
-            "--fault",
-            "503:retry-after=3:times=1",
-        ])
+        .args(["--bind", "127.0.0.1:0", "--fault", "503:retry-after=3:times=1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -77,19 +72,10 @@ fn prints_its_url_and_logs_requests() {
     child.kill().unwrap();
     child.wait().unwrap();
     let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     let first = log.lines().next().expect("a log line");
     let fields: Vec<&str> = first.split(' ').collect();
-    assert_eq!(
-        &fields[..3],
-        ["POST", "/titles/1/clusters", "503"],
-        "{first}"
-    );
+    assert_eq!(&fields[..3], ["POST", "/titles/1/clusters", "503"], "{first}");
     assert!(fields[3].ends_with("ms"));
     assert_eq!(fields[4].len(), 36);
     assert!(!log.contains("secret-token"));

@@ -12,10 +12,7 @@ fn start(cfg: Config) -> Emulator {
 }
 
 fn one_server() -> Emulator {
-    start(Config {
-        servers_per_title: 1,
-        ..Config::default()
-    })
+    start(Config { servers_per_title: 1, ..Config::default() })
 }
 
 #[test]
@@ -31,9 +28,7 @@ fn fulfilled_answer_shape_and_headers() {
     let id = r.header("x-xblcorrelationid").expect("correlation id");
     assert_eq!(id.len(), 36);
     // Fields in the documentation's order.
-    assert!(r.body.starts_with(
-        br#"{"pollIntervalMilliseconds":"1000","fulfillmentState":"Fulfilled","hostName""#
-    ));
+    assert!(r.body.starts_with(br#"{"pollIntervalMilliseconds":"1000","fulfillmentState":"Fulfilled","hostName""#));
     let v = r.json();
     assert_eq!(v["pollIntervalMilliseconds"], json!("1000"));
     assert_eq!(v["fulfillmentState"], json!("Fulfilled"));
@@ -47,12 +42,7 @@ fn fulfilled_answer_shape_and_headers() {
         ])
     );
     let ctx = v["secureContext"].as_str().unwrap();
-    assert!(
-        ctx.len() >= 16
-            && ctx
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-    );
+    assert!(ctx.len() >= 16 && ctx.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
 
     // Second server of the pool: next port, another secure context, another correlation id.
     let r2 = allocate(&emu, 1234, "shape2");
@@ -143,36 +133,20 @@ fn repeats_are_idempotent_across_spellings() {
 
 #[test]
 fn unauthorized_missing_malformed_and_revoked() {
-    let emu = start(Config {
-        revoked_tokens: vec!["XBL3.0 x=u;expired".into()],
-        ..Config::default()
-    });
+    let emu = start(Config { revoked_tokens: vec!["XBL3.0 x=u;expired".into()], ..Config::default() });
     let body = json!({"sessionId": session("s")}).to_string();
     let no_auth = request(
         &emu,
         "POST",
         "/titles/1/clusters",
-        &[
-            ("x-xbl-contract-version", "1"),
-            ("Content-Type", "application/json"),
-        ],
+        &[("x-xbl-contract-version", "1"), ("Content-Type", "application/json")],
         body.as_bytes(),
     );
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json()["code"], json!(401));
-    assert!(no_auth.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("missing"));
+    assert!(no_auth.json()["message"].as_str().unwrap().contains("missing"));
     assert!(no_auth.header("x-xblcorrelationid").is_some());
-    for bad in [
-        "Bearer abc",
-        "XBL3.0 x=;token",
-        "XBL3.0 x=hash;",
-        "XBL3.0 x=hash",
-        "XBL3.0 token",
-        "",
-    ] {
+    for bad in ["Bearer abc", "XBL3.0 x=;token", "XBL3.0 x=hash;", "XBL3.0 x=hash", "XBL3.0 token", ""] {
         let r = post_json(&emu, 1, bad, &body);
         assert_eq!(r.status, 401, "{bad:?}");
         // The token never appears in the answer.
@@ -184,10 +158,7 @@ fn unauthorized_missing_malformed_and_revoked() {
 
 #[test]
 fn forbidden_title() {
-    let emu = start(Config {
-        allowed_titles: vec![100, 200],
-        ..Config::default()
-    });
+    let emu = start(Config { allowed_titles: vec![100, 200], ..Config::default() });
     assert_eq!(allocate(&emu, 100, "s").status, 200);
     let r = allocate(&emu, 300, "s");
     assert_eq!(r.status, 403);
@@ -197,12 +168,7 @@ fn forbidden_title() {
     assert_eq!(post_json(&emu, 300, "nope", &body).status, 401);
     // Allowed titles have their pools from the start; refused ones get none.
     let st = request(&emu, "GET", "/_emulator/state", &[], b"").json();
-    let ids: Vec<u64> = st["titles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["titleId"].as_u64().unwrap())
-        .collect();
+    let ids: Vec<u64> = st["titles"].as_array().unwrap().iter().map(|t| t["titleId"].as_u64().unwrap()).collect();
     assert_eq!(ids, vec![100, 200]);
 }
 
@@ -210,35 +176,18 @@ fn forbidden_title() {
 fn bad_requests() {
     let emu = start(Config::default());
     let good_body = json!({"sessionId": session("s")}).to_string();
-    let post = |headers: &[(&str, &str)], body: &str| {
-        request(&emu, "POST", "/titles/1/clusters", headers, body.as_bytes())
-    };
-    let h_ok = [
-        ("x-xbl-contract-version", "1"),
-        ("Authorization", AUTH),
-        ("Content-Type", "application/json; charset=utf-8"),
-    ];
+    let post =
+        |headers: &[(&str, &str)], body: &str| request(&emu, "POST", "/titles/1/clusters", headers, body.as_bytes());
+    let h_ok =
+        [("x-xbl-contract-version", "1"), ("Authorization", AUTH), ("Content-Type", "application/json; charset=utf-8")];
     assert_eq!(post(&h_ok, &good_body).status, 200);
 
     // Contract version.
-    let r = post(
-        &[
-            ("Authorization", AUTH),
-            ("Content-Type", "application/json"),
-        ],
-        &good_body,
-    );
+    let r = post(&[("Authorization", AUTH), ("Content-Type", "application/json")], &good_body);
     assert_eq!(r.status, 400);
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("x-xbl-contract-version"));
+    assert!(r.json()["message"].as_str().unwrap().contains("x-xbl-contract-version"));
     let r = post(
-        &[
-            ("x-xbl-contract-version", "2"),
-            ("Authorization", AUTH),
-            ("Content-Type", "application/json"),
-        ],
+        &[("x-xbl-contract-version", "2"), ("Authorization", AUTH), ("Content-Type", "application/json")],
         &good_body,
     );
     assert_eq!(r.status, 400);
@@ -260,49 +209,24 @@ fn bad_requests() {
         assert_eq!(r.json()["code"], json!(400));
         assert!(!r.json()["message"].as_str().unwrap().is_empty());
     }
-    let r = post(
-        &h_ok,
-        &json!({"sessionId": session("s"), "abortIfQueued": "maybe"}).to_string(),
-    );
+    let r = post(&h_ok, &json!({"sessionId": session("s"), "abortIfQueued": "maybe"}).to_string());
     assert_eq!(r.status, 400);
 
     // Content type.
-    let r = post(
-        &[
-            ("x-xbl-contract-version", "1"),
-            ("Authorization", AUTH),
-            ("Content-Type", "text/plain"),
-        ],
-        &good_body,
-    );
+    let r =
+        post(&[("x-xbl-contract-version", "1"), ("Authorization", AUTH), ("Content-Type", "text/plain")], &good_body);
     assert_eq!(r.status, 415);
 
     // Too large.
-    let big = format!(
-        "{{\"sessionId\":\"{}\",\"pad\":\"{}\"}}",
-        session("s"),
-        "x".repeat(70 * 1024)
-    );
+    let big = format!("{{\"sessionId\":\"{}\",\"pad\":\"{}\"}}", session("s"), "x".repeat(70 * 1024));
     let r = post(&h_ok, &big);
     assert_eq!(r.status, 413);
     assert_eq!(r.header("connection"), Some("close"));
 
     // Path and method.
-    let r = request(
-        &emu,
-        "POST",
-        "/titles/abc/clusters",
-        &h_ok,
-        good_body.as_bytes(),
-    );
+    let r = request(&emu, "POST", "/titles/abc/clusters", &h_ok, good_body.as_bytes());
     assert_eq!(r.status, 404);
-    let r = request(
-        &emu,
-        "POST",
-        "/titles/4294967296/clusters",
-        &h_ok,
-        good_body.as_bytes(),
-    );
+    let r = request(&emu, "POST", "/titles/4294967296/clusters", &h_ok, good_body.as_bytes());
     assert_eq!(r.status, 404);
     let r = request(&emu, "GET", "/", &[], b"");
     assert_eq!(r.status, 404);
@@ -314,11 +238,7 @@ fn bad_requests() {
 #[test]
 fn faults_with_times_and_retry_after() {
     let emu = start(Config::default());
-    emu.add_fault(
-        FaultRule::http_status(503)
-            .with_retry_after("2")
-            .with_times(2),
-    );
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("2").with_times(2));
     for _ in 0..2 {
         let r = allocate(&emu, 1, "f");
         assert_eq!(r.status, 503);
@@ -341,11 +261,7 @@ fn faults_with_times_and_retry_after() {
     // Rules fire in order; an HTTP date is sent verbatim.
     let date = "Wed, 21 Oct 2015 07:28:00 GMT";
     emu.add_fault(FaultRule::http_status(500).with_times(1));
-    emu.add_fault(
-        FaultRule::http_status(429)
-            .with_retry_after(date)
-            .with_times(1),
-    );
+    emu.add_fault(FaultRule::http_status(429).with_retry_after(date).with_times(1));
     assert_eq!(allocate(&emu, 1, "f").status, 500);
     let r = allocate(&emu, 1, "f");
     assert_eq!((r.status, r.header("retry-after")), (429, Some(date)));
@@ -353,10 +269,7 @@ fn faults_with_times_and_retry_after() {
 
     // Probability 0 (and FaultRule::default()) never fire; clear_faults removes rules.
     emu.add_fault(FaultRule::http_status(500).with_probability(0.0));
-    emu.add_fault(FaultRule {
-        status: Some(500),
-        ..FaultRule::default()
-    });
+    emu.add_fault(FaultRule { status: Some(500), ..FaultRule::default() });
     assert_eq!(allocate(&emu, 1, "f").status, 200);
     emu.add_fault(FaultRule::http_status(502));
     assert_eq!(allocate(&emu, 1, "f").status, 502);
@@ -366,10 +279,7 @@ fn faults_with_times_and_retry_after() {
 
 #[test]
 fn latency_stacks_with_status() {
-    let emu = start(Config {
-        faults: vec![FaultRule::latency(150).with_times(1)],
-        ..Config::default()
-    });
+    let emu = start(Config { faults: vec![FaultRule::latency(150).with_times(1)], ..Config::default() });
     emu.add_fault(FaultRule::http_status(503).with_times(1));
     let t = Instant::now();
     assert_eq!(allocate(&emu, 1, "l").status, 503);
@@ -388,11 +298,7 @@ fn drop_connection_sends_zero_bytes() {
     c.send(
         "POST",
         "/titles/1/clusters",
-        &[
-            ("x-xbl-contract-version", "1"),
-            ("Authorization", AUTH),
-            ("Content-Type", "application/json"),
-        ],
+        &[("x-xbl-contract-version", "1"), ("Authorization", AUTH), ("Content-Type", "application/json")],
         body.as_bytes(),
     );
     let t = Instant::now();
@@ -407,11 +313,7 @@ fn drop_connection_sends_zero_bytes() {
 fn keep_alive_serves_many_requests_on_one_connection() {
     let emu = one_server();
     let mut c = Client::connect(&emu);
-    let headers = [
-        ("x-xbl-contract-version", "1"),
-        ("Authorization", AUTH),
-        ("Content-Type", "application/json"),
-    ];
+    let headers = [("x-xbl-contract-version", "1"), ("Authorization", AUTH), ("Content-Type", "application/json")];
     let a = json!({"sessionId": session("a")}).to_string();
     let b = json!({"sessionId": session("b")}).to_string();
     c.send("POST", "/titles/1/clusters", &headers, a.as_bytes());
@@ -485,11 +387,7 @@ fn chunked_body_and_expect_continue() {
 
 #[test]
 fn lifetime_releases_servers() {
-    let emu = start(Config {
-        servers_per_title: 1,
-        server_lifetime: Duration::from_millis(200),
-        ..Config::default()
-    });
+    let emu = start(Config { servers_per_title: 1, server_lifetime: Duration::from_millis(200), ..Config::default() });
     assert_eq!(allocate(&emu, 3, "a").state(), "Fulfilled");
     assert_eq!(allocate(&emu, 3, "b").state(), "Queued");
     std::thread::sleep(Duration::from_millis(260));
@@ -505,10 +403,7 @@ fn lifetime_releases_servers() {
 
 #[test]
 fn udp_echo_ports_answer() {
-    let emu = start(Config {
-        udp_echo: true,
-        ..Config::default()
-    });
+    let emu = start(Config { udp_echo: true, ..Config::default() });
     let v = allocate(&emu, 1, "u").json();
     let port = v["portMappings"][0]["Value"]["external"].as_u64().unwrap() as u16;
     assert_ne!(port, 31000);
@@ -533,10 +428,7 @@ fn udp_echo_ports_answer() {
 
 #[test]
 fn admin_api() {
-    let emu = start(Config {
-        servers_per_title: 1,
-        ..Config::default()
-    });
+    let emu = start(Config { servers_per_title: 1, ..Config::default() });
     allocate(&emu, 42, "a");
     allocate(&emu, 42, "b");
     let st = request(&emu, "GET", "/_emulator/state", &[], b"");
@@ -546,22 +438,11 @@ fn admin_api() {
     assert_eq!(st["requestCount"], json!(2));
     assert_eq!(st["titles"][0]["titleId"], json!(42));
     assert_eq!(st["titles"][0]["queue"], json!([session("b")]));
-    assert!(
-        st["titles"][0]["servers"][0]["remainingLifetimeMs"]
-            .as_u64()
-            .unwrap()
-            > 50_000
-    );
+    assert!(st["titles"][0]["servers"][0]["remainingLifetimeMs"].as_u64().unwrap() > 50_000);
 
     // Faults over HTTP.
     let rule = json!({"status":503,"retryAfter":"1","latencyMs":0,"dropConnection":false,"times":2,"probability":1.0});
-    let r = request(
-        &emu,
-        "POST",
-        "/_emulator/faults",
-        &[],
-        rule.to_string().as_bytes(),
-    );
+    let r = request(&emu, "POST", "/_emulator/faults", &[], rule.to_string().as_bytes());
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["faults"][0]["remaining"], json!(2));
     let r = request(&emu, "POST", "/_emulator/faults", &[], br#"{"status":429}"#);
@@ -571,36 +452,24 @@ fn admin_api() {
     assert_eq!(allocate(&emu, 42, "a").status, 503);
     let r = request(&emu, "GET", "/_emulator/faults", &[], b"");
     assert_eq!(r.json()["faults"][0]["remaining"], json!(1));
-    assert_eq!(
-        request(&emu, "DELETE", "/_emulator/faults", &[], b"").status,
-        200
-    );
+    assert_eq!(request(&emu, "DELETE", "/_emulator/faults", &[], b"").status, 200);
     assert_eq!(allocate(&emu, 42, "a").state(), "Fulfilled");
 
     // Release over HTTP.
     let r = request(&emu, "POST", "/_emulator/release?title=42", &[], b"");
     assert_eq!(r.json()["released"], json!(1));
     assert_eq!(allocate(&emu, 42, "b").state(), "Fulfilled");
-    assert_eq!(
-        request(&emu, "POST", "/_emulator/release?title=x", &[], b"").status,
-        400
-    );
+    assert_eq!(request(&emu, "POST", "/_emulator/release?title=x", &[], b"").status, 400);
 
     // Admin requests are neither counted nor recorded.
     let count = emu.request_count();
     request(&emu, "GET", "/_emulator/state", &[], b"");
     assert_eq!(emu.request_count(), count);
-    assert!(emu
-        .requests()
-        .iter()
-        .all(|r| !r.path.starts_with("/_emulator")));
+    assert!(emu.requests().iter().all(|r| !r.path.starts_with("/_emulator")));
 
     // Reset.
     emu.add_fault(FaultRule::http_status(500));
-    assert_eq!(
-        request(&emu, "POST", "/_emulator/reset", &[], b"").status,
-        200
-    );
+    assert_eq!(request(&emu, "POST", "/_emulator/reset", &[], b"").status, 200);
     assert_eq!(emu.request_count(), 0);
     assert!(emu.requests().is_empty());
     let st = request(&emu, "GET", "/_emulator/state", &[], b"").json();
@@ -608,14 +477,8 @@ fn admin_api() {
     assert_eq!(st["titles"][0]["queue"], json!([]));
     assert_eq!(st["titles"][0]["servers"][0]["sessionId"], json!(null));
 
-    assert_eq!(
-        request(&emu, "GET", "/_emulator/nope", &[], b"").status,
-        404
-    );
-    assert_eq!(
-        request(&emu, "PUT", "/_emulator/reset", &[], b"").status,
-        405
-    );
+    assert_eq!(request(&emu, "GET", "/_emulator/nope", &[], b"").status, 404);
+    assert_eq!(request(&emu, "PUT", "/_emulator/reset", &[], b"").status, 405);
 }
 
 #[test]
@@ -655,10 +518,7 @@ fn shutdown_closes_idle_connections_quickly() {
 
 #[test]
 fn concurrent_clients() {
-    let emu = start(Config {
-        servers_per_title: 4,
-        ..Config::default()
-    });
+    let emu = start(Config { servers_per_title: 4, ..Config::default() });
     std::thread::scope(|s| {
         for t in 0..8 {
             let emu = &emu;
@@ -688,21 +548,12 @@ fn concurrent_clients() {
 
 #[test]
 fn invalid_config_is_refused() {
-    let bad_fault = Config {
-        faults: vec![FaultRule::http_status(42)],
-        ..Config::default()
-    };
+    let bad_fault = Config { faults: vec![FaultRule::http_status(42)], ..Config::default() };
     assert!(Emulator::start(bad_fault).is_err());
-    let bad_bind = Config {
-        bind: "not an address".into(),
-        ..Config::default()
-    };
+    let bad_bind = Config { bind: "not an address".into(), ..Config::default() };
     assert!(Emulator::start(bad_bind).is_err());
     let bad_tls = Config {
-        tls: Some(gsms_emulator::TlsConfig {
-            cert_pem: b"nope".to_vec(),
-            key_pem: b"nope".to_vec(),
-        }),
+        tls: Some(gsms_emulator::TlsConfig { cert_pem: b"nope".to_vec(), key_pem: b"nope".to_vec() }),
         ..Config::default()
     };
     assert!(Emulator::start(bad_tls).is_err());

@@ -84,9 +84,8 @@ impl Client {
     pub fn warmup(&self) {
         let t = Instant::now();
         match http::warmup(&self.agent, &self.base_url) {
-            Ok(s) => self.log(LogLevel::Debug, || {
-                format!("warmup: HEAD / -> {s} in {:.1} ms", t.elapsed().as_secs_f64() * 1e3)
-            }),
+            Ok(s) => self
+                .log(LogLevel::Debug, || format!("warmup: HEAD / -> {s} in {:.1} ms", t.elapsed().as_secs_f64() * 1e3)),
             Err(e) => self.log(LogLevel::Warn, || format!("warmup failed: {e}")),
         }
     }
@@ -157,7 +156,11 @@ impl Client {
             }
         }
         self.log(LogLevel::Info, || {
-            format!("{path}: Queued; polling again in {} ms (correlation id {})", wait.as_millis(), result.correlation_id)
+            format!(
+                "{path}: Queued; polling again in {} ms (correlation id {})",
+                wait.as_millis(),
+                result.correlation_id
+            )
         });
         Step::PollAfter(wait)
     }
@@ -263,10 +266,8 @@ impl Client {
             });
             result.http_status = reply.status;
             result.correlation_id = reply.correlation_id;
-            result.retry_after_ms = reply
-                .retry_after
-                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX))
-                .unwrap_or(0);
+            result.retry_after_ms =
+                reply.retry_after.map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)).unwrap_or(0);
             let status = reply.status;
             if (200..300).contains(&status) {
                 if let Some(e) = reply.body_error {
@@ -294,16 +295,16 @@ impl Client {
                 };
             }
             result.raw_json = lossy_text(&reply.body);
-            let detail = error_body_message(&reply.body)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
+            let detail = error_body_message(&reply.body).map(|m| format!(": {m}")).unwrap_or_default();
             match status {
                 401 => {
                     if self.provider.is_some() && !refreshed {
                         refreshed = true;
                         force_refresh = true;
                         tries -= 1; // the refresh resend is not a retry
-                        self.log(LogLevel::Info, || format!("POST {path}: 401; refreshing the token and resending once"));
+                        self.log(LogLevel::Info, || {
+                            format!("POST {path}: 401; refreshing the token and resending once")
+                        });
                         continue;
                     }
                     result.error_message = if auth.is_none() {
@@ -340,7 +341,12 @@ impl Client {
                             );
                         } else {
                             self.log(LogLevel::Info, || {
-                                format!("POST {path}: HTTP {s}; retrying in {} ms (attempt {} of {})", wait.as_millis(), tries + 1, self.retry.max_attempts)
+                                format!(
+                                    "POST {path}: HTTP {s}; retrying in {} ms (attempt {} of {})",
+                                    wait.as_millis(),
+                                    tries + 1,
+                                    self.retry.max_attempts
+                                )
                             });
                             if self.sleep(wait, opts) {
                                 result.error_message = "cancelled".into();

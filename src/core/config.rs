@@ -146,9 +146,7 @@ impl Config {
         max_delay_ms: u32,
     ) -> Result<(), InvalidArgument> {
         if max_attempts == 0 || max_attempts > 100 {
-            return Err(InvalidArgument(format!(
-                "max_attempts must be 1..=100 (got {max_attempts})"
-            )));
+            return Err(InvalidArgument(format!("max_attempts must be 1..=100 (got {max_attempts})")));
         }
         if base_delay_ms > max_delay_ms {
             return Err(InvalidArgument(format!(
@@ -182,16 +180,13 @@ impl Config {
         if path.is_empty() {
             return Err(InvalidArgument("CA bundle path must not be empty".into()));
         }
-        let pem = std::fs::read(path)
-            .map_err(|e| InvalidArgument(format!("cannot read CA bundle {path:?}: {e}")))?;
+        let pem = std::fs::read(path).map_err(|e| InvalidArgument(format!("cannot read CA bundle {path:?}: {e}")))?;
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(&pem) {
             match item {
                 Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.der().to_vec()),
                 Ok(_) => {}
-                Err(e) => {
-                    return Err(InvalidArgument(format!("CA bundle {path:?} is not valid PEM: {e}")))
-                }
+                Err(e) => return Err(InvalidArgument(format!("CA bundle {path:?} is not valid PEM: {e}"))),
             }
         }
         if certs.is_empty() {

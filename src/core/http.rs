@@ -55,12 +55,8 @@ impl fmt::Display for TransportError {
     }
 }
 
-static MOZILLA_ROOTS: Lazy<Vec<Certificate<'static>>> = Lazy::new(|| {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| Certificate::from_der(c.as_ref()))
-        .collect()
-});
+static MOZILLA_ROOTS: Lazy<Vec<Certificate<'static>>> =
+    Lazy::new(|| webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref())).collect());
 
 pub fn build_agent(cfg: &Config) -> Agent {
     let mut roots: Vec<Certificate<'static>> = MOZILLA_ROOTS.clone();
@@ -110,9 +106,7 @@ impl Resolver for CachingResolver {
         _timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
-        let port = uri
-            .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let mut out = self.empty();
         if let Ok(ip) = bare.parse::<IpAddr>() {
@@ -170,22 +164,14 @@ pub fn post(
     authorization: Option<&str>,
     timeout: Duration,
 ) -> Result<Reply, TransportError> {
-    let mut rb = agent
-        .post(url)
-        .header("x-xbl-contract-version", "1")
-        .header("Content-Type", "application/json");
+    let mut rb = agent.post(url).header("x-xbl-contract-version", "1").header("Content-Type", "application/json");
     if let Some(a) = authorization {
         rb = rb.header("Authorization", a);
     }
     let rb = rb.config().timeout_per_call(Some(timeout)).build();
     let mut resp = rb.send(body).map_err(|e| map_error(e, "before any response", true))?;
     let status = resp.status().as_u16();
-    let header = |name: &str| {
-        resp.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_string())
-    };
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
     let correlation_id = header("x-xblcorrelationid").unwrap_or_default();
     let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
     let (body, body_error) = if (200..300).contains(&status) {

@@ -14,9 +14,7 @@ fn segment(what: &str, v: &str) -> Result<(), InvalidArgument> {
         return Err(InvalidArgument(format!("{what} must not be empty")));
     }
     if v.contains('/') || v.chars().any(char::is_control) {
-        return Err(InvalidArgument(format!(
-            "{what} must not contain '/' or control characters"
-        )));
+        return Err(InvalidArgument(format!("{what} must not contain '/' or control characters")));
     }
     Ok(())
 }

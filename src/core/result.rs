@@ -104,8 +104,7 @@ impl ClusterResult {
 
 /// Parses a 2xx body per PROTOCOL.md. `Err` is a protocol error with a message.
 pub fn parse_answer(body: &[u8]) -> Result<Answer, String> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| format!("response body is not valid UTF-8 ({e})"))?;
+    let text = std::str::from_utf8(body).map_err(|e| format!("response body is not valid UTF-8 ({e})"))?;
     let wire: Wire = serde_json::from_str(text).map_err(|e| {
         if e.classify() == serde_json::error::Category::Data || text.trim_start().starts_with('{') {
             format!("response body is not the documented JSON object: {e}")
@@ -485,8 +484,8 @@ mod tests {
 
     #[test]
     fn ports_accept_numeric_strings_and_reject_out_of_range() {
-        let a = parse_answer(br#"{"portMappings":[{"Key":"G","Value":{"internal":"7777","external":" 1 "}}]}"#)
-            .unwrap();
+        let a =
+            parse_answer(br#"{"portMappings":[{"Key":"G","Value":{"internal":"7777","external":" 1 "}}]}"#).unwrap();
         assert_eq!(a.ports[0].internal, 7777);
         assert_eq!(a.ports[0].external, 1);
         for bad in [

@@ -70,10 +70,7 @@ mod tests {
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("100000", now), Some(Duration::from_secs(100000)));
-        assert_eq!(
-            parse_retry_after("99999999999999999999999", now),
-            Some(Duration::from_secs(u32::MAX as u64))
-        );
+        assert_eq!(parse_retry_after("99999999999999999999999", now), Some(Duration::from_secs(u32::MAX as u64)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(120));
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(120)));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(120));

@@ -80,10 +80,7 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_normalised() {
         assert_eq!(base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(
-            base_url("https://gameserverms.xboxlive.com").unwrap(),
-            "https://gameserverms.xboxlive.com"
-        );
+        assert_eq!(base_url("https://gameserverms.xboxlive.com").unwrap(), "https://gameserverms.xboxlive.com");
         assert_eq!(base_url("https://h/prefix").unwrap(), "https://h/prefix");
         for bad in [
             "",

@@ -9,7 +9,7 @@ use super::config::gsms_config;
 use super::operation::gsms_operation;
 use super::request::gsms_cluster_request;
 use super::result::gsms_cluster_result;
-use super::{guard, handle, invalid, set_last_error, str_arg, gsms_status, UserData};
+use super::{gsms_status, guard, handle, invalid, set_last_error, str_arg, UserData};
 use crate::core::{ClusterResult, Status};
 use crate::runtime::{self, DoneFn, Kind, ProgressFn};
 
@@ -73,7 +73,11 @@ pub unsafe extern "C" fn gsms_client_free(client: *mut gsms_client) {
         }
         // SAFETY: made by gsms_client_new (Arc::into_raw); the caller's reference is released once.
         let c = unsafe { Arc::from_raw(client as *const gsms_client) };
-        c.rt.shutdown();
+        if !c.rt.shutdown() {
+            // From inside one of its callbacks: the handle stays valid until that callback
+            // returns; the runtime drops this reference then.
+            c.rt.defer_drop(Box::new(Arc::clone(&c)));
+        }
         drop(c);
     })
 }
@@ -81,7 +85,10 @@ pub unsafe extern "C" fn gsms_client_free(client: *mut gsms_client) {
 /// Replaces the Authorization value for later requests (thread-safe). A token provider, when
 /// configured, still takes precedence.
 #[no_mangle]
-pub unsafe extern "C" fn gsms_client_set_auth_token(client: *mut gsms_client, authorization: *const c_char) -> gsms_status {
+pub unsafe extern "C" fn gsms_client_set_auth_token(
+    client: *mut gsms_client,
+    authorization: *const c_char,
+) -> gsms_status {
     guard(|| {
         let c = match unsafe { client_(client) } {
             Ok(c) => c,

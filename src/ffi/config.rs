@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void, CStr};
 use std::sync::Arc;
 
-use super::{guard, handle_mut, invalid, status_of, str_arg, gsms_status, UserData};
+use super::{gsms_status, guard, handle_mut, invalid, status_of, str_arg, UserData};
 use crate::core::{self, CallbackMode, LogLevel, TokenProvider};
 
 /// Client configuration (builder). Create with `gsms_config_new`, free with `gsms_config_free`.
@@ -115,7 +115,11 @@ pub unsafe extern "C" fn gsms_config_set_user_agent(cfg: *mut gsms_config, ua: *
 /// Connect timeout and per-request timeout in milliseconds (defaults 5000 / 30000; 0 is invalid).
 /// The request timeout bounds one whole HTTP exchange, even a response that drips byte by byte.
 #[no_mangle]
-pub unsafe extern "C" fn gsms_config_set_timeouts(cfg: *mut gsms_config, connect_ms: u32, request_ms: u32) -> gsms_status {
+pub unsafe extern "C" fn gsms_config_set_timeouts(
+    cfg: *mut gsms_config,
+    connect_ms: u32,
+    request_ms: u32,
+) -> gsms_status {
     guard(|| {
         status_of((|| {
             let c = unsafe { handle_mut(cfg, "cfg") }?;
@@ -144,7 +148,10 @@ pub unsafe extern "C" fn gsms_config_set_retry_policy(
 
 /// The whole Authorization header value, e.g. "XBL3.0 x=<hash>;<token>". No control characters.
 #[no_mangle]
-pub unsafe extern "C" fn gsms_config_set_auth_token(cfg: *mut gsms_config, authorization: *const c_char) -> gsms_status {
+pub unsafe extern "C" fn gsms_config_set_auth_token(
+    cfg: *mut gsms_config,
+    authorization: *const c_char,
+) -> gsms_status {
     guard(|| {
         status_of((|| {
             let c = unsafe { handle_mut(cfg, "cfg") }?;
@@ -184,13 +191,9 @@ impl TokenProvider for CTokenProvider {
         // SAFETY: the caller registered this function for exactly this call shape.
         let st = unsafe { (self.f)(self.user_data.0, u32::from(force_refresh), &mut sink) };
         if st != gsms_status::GSMS_OK as u32 {
-            return Err(format!(
-                "the token provider returned {}",
-                super::status::status_name(st).to_string_lossy()
-            ));
+            return Err(format!("the token provider returned {}", super::status::status_name(st).to_string_lossy()));
         }
-        sink.value
-            .ok_or_else(|| "the token provider returned GSMS_OK without calling gsms_token_sink_set".to_string())
+        sink.value.ok_or_else(|| "the token provider returned GSMS_OK without calling gsms_token_sink_set".to_string())
     }
 }
 
@@ -204,7 +207,8 @@ pub unsafe extern "C" fn gsms_config_set_token_provider(
     guard(|| {
         status_of((|| {
             let c = unsafe { handle_mut(cfg, "cfg") }?;
-            c.inner.token_provider = fn_.map(|f| Arc::new(CTokenProvider { f, user_data: UserData(user_data) }) as Arc<dyn TokenProvider>);
+            c.inner.token_provider =
+                fn_.map(|f| Arc::new(CTokenProvider { f, user_data: UserData(user_data) }) as Arc<dyn TokenProvider>);
             Ok(())
         })())
     })

@@ -1,7 +1,7 @@
 //! `gsms_operation`: a handle on an asynchronous call. Safe to use from any thread.
 
 use super::result::gsms_cluster_result;
-use super::{guard, handle, gsms_status};
+use super::{gsms_status, guard, handle};
 use crate::runtime::Operation;
 
 /// An asynchronous call in flight (or finished). Freeing the handle does not cancel the call.

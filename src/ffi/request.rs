@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::{guard, handle_mut, invalid, status_of, str_arg, gsms_status};
+use super::{gsms_status, guard, handle_mut, invalid, status_of, str_arg};
 use crate::core::ClusterRequest;
 
 /// A request for a server for one MPSD session. Create with `gsms_cluster_request_new`.

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
-use super::{guard, gsms_fulfillment_state, gsms_status, invalid, EMPTY};
+use super::{gsms_fulfillment_state, gsms_status, guard, invalid, EMPTY};
 use crate::core::ClusterResult;
 
 /// What a call learnt: fulfillment state, where to connect, and transport details.
@@ -60,8 +60,12 @@ pub unsafe extern "C" fn gsms_cluster_result_status(r: *const gsms_cluster_resul
 
 /// Fulfilled, Queued, Aborted, or Unknown (also for NULL).
 #[no_mangle]
-pub unsafe extern "C" fn gsms_cluster_result_fulfillment_state(r: *const gsms_cluster_result) -> gsms_fulfillment_state {
-    guard(|| unsafe { get(r) }.map_or(gsms_fulfillment_state::GSMS_FULFILLMENT_UNKNOWN, |r| r.inner.fulfillment_state.into()))
+pub unsafe extern "C" fn gsms_cluster_result_fulfillment_state(
+    r: *const gsms_cluster_result,
+) -> gsms_fulfillment_state {
+    guard(|| {
+        unsafe { get(r) }.map_or(gsms_fulfillment_state::GSMS_FULFILLMENT_UNKNOWN, |r| r.inner.fulfillment_state.into())
+    })
 }
 
 /// The service's recommended poll interval in ms; 1000 when absent or unparsable (or NULL).

@@ -126,6 +126,8 @@ struct Shared {
     /// Set by a `shutdown` called from inside one of this client's callbacks.
     free_requested: AtomicBool,
     shutdown_done: AtomicBool,
+    /// What a deferred free hands over (the caller's handle), dropped once the callback returns.
+    deferred_drop: Mutex<Vec<Box<dyn Send>>>,
     next_id: AtomicU64,
     busy_workers: AtomicUsize,
     live_workers: Mutex<usize>,
@@ -166,6 +168,7 @@ impl Client {
             deliver: Mutex::new(()),
             free_requested: AtomicBool::new(false),
             shutdown_done: AtomicBool::new(false),
+            deferred_drop: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             busy_workers: AtomicUsize::new(0),
             live_workers: Mutex::new(0),
@@ -175,9 +178,7 @@ impl Client {
         for i in 0..cfg.worker_threads {
             let s = Arc::clone(&client.shared);
             *lock(&client.shared.live_workers) += 1;
-            let h = thread::Builder::new()
-                .name(format!("gsms-worker-{i}"))
-                .spawn(move || worker_loop(s));
+            let h = thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || worker_loop(s));
             match h {
                 Ok(h) => lock(&client.threads).push(h),
                 Err(e) => {
@@ -249,7 +250,13 @@ impl Client {
             }
             live.0.insert(op.id, Arc::clone(&op));
         }
-        lock(&s.jobs).queue.push_back(Job { op: Arc::clone(&op), kind, req, deadline, result: ClusterResult::default() });
+        lock(&s.jobs).queue.push_back(Job {
+            op: Arc::clone(&op),
+            kind,
+            req,
+            deadline,
+            result: ClusterResult::default(),
+        });
         s.jobs_cv.notify_one();
         Ok(Operation { op })
     }
@@ -288,17 +295,20 @@ impl Client {
                 break;
             }
         }
+        drop(_guard);
+        release_deferred(s);
         ran
     }
 
-    /// Frees the client's machinery: see `gsms_client_free`. Called from inside one of this
-    /// client's callbacks, it only marks the client; the callback's runner finishes the job.
-    pub fn shutdown(&self) {
+    /// Frees the client's machinery: see `gsms_client_free`. Returns true when done. Called
+    /// from inside one of this client's callbacks, it only marks the client and returns false;
+    /// the callback's runner finishes the job once the callback returns (see `defer_drop`).
+    pub fn shutdown(&self) -> bool {
         let s = &self.shared;
         if IN_CALLBACK.with(|c| c.get()) == Arc::as_ptr(s) {
             mark_shutting_down(s);
             s.free_requested.store(true, Ordering::Release);
-            return;
+            return false;
         }
         mark_shutting_down(s);
         {
@@ -328,6 +338,13 @@ impl Client {
                 let _ = h.join();
             }
         }
+        true
+    }
+
+    /// After a deferred `shutdown`: keeps `what` (the caller's handle) alive until the running
+    /// callback has returned, then drops it on the runner's thread.
+    pub fn defer_drop(&self, what: Box<dyn Send>) {
+        lock(&self.shared.deferred_drop).push(what);
     }
 }
 
@@ -340,11 +357,7 @@ impl Drop for Client {
 }
 
 fn shutdown_result() -> ClusterResult {
-    ClusterResult {
-        status: Status::Shutdown,
-        error_message: "the client is being freed".into(),
-        ..Default::default()
-    }
+    ClusterResult { status: Status::Shutdown, error_message: "the client is being freed".into(), ..Default::default() }
 }
 
 /// Stops new work and completes every unfinished operation with `Shutdown` (queued, not run).
@@ -462,7 +475,9 @@ fn next_job(s: &Shared) -> Option<Job> {
             return Some(job);
         }
         j = match j.delayed.peek().map(|d| d.due) {
-            Some(due) => s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0,
+            Some(due) => {
+                s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
+            }
             None => s.jobs_cv.wait(j).unwrap_or_else(|e| e.into_inner()),
         };
     }
@@ -477,11 +492,8 @@ fn worker_loop(s: Arc<Shared>) {
         let op = Arc::clone(&job.op);
         let run = catch_unwind(AssertUnwindSafe(|| {
             let mut on_progress = |r: &ClusterResult| progress(&op, r);
-            let mut opts = CallOptions {
-                deadline: job.deadline,
-                cancel: Some(&op.cancel),
-                on_progress: Some(&mut on_progress),
-            };
+            let mut opts =
+                CallOptions { deadline: job.deadline, cancel: Some(&op.cancel), on_progress: Some(&mut on_progress) };
             match job.kind {
                 Kind::Create => {
                     job.result = s.core.create_cluster(&job.req, &mut opts);
@@ -546,9 +558,17 @@ fn callback_loop(s: Arc<Shared>) {
         run_event(&s, ev);
         if s.free_requested.load(Ordering::Acquire) {
             shutdown_locked(&s, None);
+            drop(_g);
+            release_deferred(&s);
             return;
         }
     }
+}
+
+/// Drops what a deferred free handed over; no lock of ours is held while it drops.
+fn release_deferred(s: &Shared) {
+    let v = std::mem::take(&mut *lock(&s.deferred_drop));
+    drop(v);
 }
 
 impl Operation {

@@ -23,26 +23,15 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
     pub fn state(&self) -> String {
-        assert_eq!(
-            self.status,
-            200,
-            "body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-        self.json()["fulfillmentState"]
-            .as_str()
-            .expect("fulfillmentState")
-            .to_string()
+        assert_eq!(self.status, 200, "body: {}", String::from_utf8_lossy(&self.body));
+        self.json()["fulfillmentState"].as_str().expect("fulfillmentState").to_string()
     }
 }
 
@@ -54,13 +43,8 @@ pub struct Client {
 impl Client {
     pub fn connect(emu: &Emulator) -> Client {
         let stream = TcpStream::connect(emu.addr()).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        Client {
-            stream,
-            buf: Vec::new(),
-        }
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Client { stream, buf: Vec::new() }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -124,11 +108,7 @@ impl Client {
             }
         }
         let body = self.buf.drain(..len).collect();
-        Some(Resp {
-            status,
-            headers,
-            body,
-        })
+        Some(Resp { status, headers, body })
     }
 
     /// Reads an interim head (like `100 Continue`) and returns its status line.
@@ -152,13 +132,7 @@ impl Client {
 }
 
 /// One request on a fresh connection.
-pub fn request(
-    emu: &Emulator,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
+pub fn request(emu: &Emulator, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
     let mut c = Client::connect(emu);
     c.send(method, path, headers, body);
     c.read().expect("a response")
@@ -175,11 +149,7 @@ pub fn post_json(emu: &Emulator, title: u32, auth: &str, body: &str) -> Resp {
         emu,
         "POST",
         &format!("/titles/{title}/clusters"),
-        &[
-            ("x-xbl-contract-version", "1"),
-            ("Authorization", auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("x-xbl-contract-version", "1"), ("Authorization", auth), ("Content-Type", "application/json")],
         body.as_bytes(),
     )
 }

@@ -1,0 +1,287 @@
+// Tests of the C# layer against a running emulator (scripts/test_samples.sh starts one):
+//   mcs -out:tests.exe GsmsTests.cs ../*.cs && GSMS_BASE_URL=http://127.0.0.1:PORT mono tests.exe
+// Each test uses its own title id: the emulator keeps a separate server pool per title.
+// Prints "ok - <name>" or "not ok - <name>: <why>" per test and exits non-zero on any failure.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using Gsms;
+
+static class GsmsTests
+{
+    static string baseUrl;
+    const string Token = "XBL3.0 x=dev;dev-token";
+    const string Scid = "00000000-0000-0000-0000-000000000000";
+
+    static ClusterRequest Session(uint title, string name)
+    {
+        return ClusterRequest.ForSession(title, Scid, "quick", name);
+    }
+
+    static GsmsClient NewClient(CallbackMode mode = CallbackMode.OnDispatch)
+    {
+        return new GsmsClient(new GsmsClientOptions { BaseUrl = baseUrl, AuthToken = Token, CallbackMode = mode });
+    }
+
+    static void Check(bool condition, string what)
+    {
+        if (!condition) throw new Exception("check failed: " + what);
+    }
+
+    static void DispatchUntil(GsmsClient client, Func<bool> done, int timeoutMs = 10000)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!done())
+        {
+            client.Dispatch();
+            if (sw.ElapsedMilliseconds > timeoutMs) throw new TimeoutException("not done after " + timeoutMs + " ms");
+            Thread.Sleep(10);
+        }
+    }
+
+    static GsmsException Throws(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (GsmsException e)
+        {
+            return e;
+        }
+        throw new Exception("no GsmsException");
+    }
+
+    // --- tests ---
+
+    static void VersionAndAbi()
+    {
+        Check(GsmsClient.Version.Length > 0, "version string");
+        Check((GsmsClient.AbiVersion >> 16) == GsmsClient.AbiMajor, "ABI major");
+        Check(GsmsException.StatusName(GsmsStatus.InvalidArgument) == "GSMS_ERR_INVALID_ARGUMENT", "status name");
+    }
+
+    static void BadArgumentThrowsInvalidArgument()
+    {
+        using (var client = NewClient())
+        {
+            var e = Throws(() => client.AllocateClusterAsync(new ClusterRequest(1001, "")));
+            Check(e.Status == GsmsStatus.InvalidArgument, "empty session id: " + e.Status);
+            Check(e.Message.StartsWith("GSMS_ERR_INVALID_ARGUMENT"), "message names the status: " + e.Message);
+            Check(e.Message.Length > "GSMS_ERR_INVALID_ARGUMENT".Length + 2, "message says why: " + e.Message);
+            Check(e.HttpStatus == 0 && e.CorrelationId == "", "nothing was sent");
+
+            e = Throws(() => client.CreateCluster(Session(1001, "has/slash")));
+            Check(e.Status == GsmsStatus.InvalidArgument, "'/' in a session name: " + e.Status);
+            e = Throws(() => client.StartAllocateCluster(new ClusterRequest(1001, null)));
+            Check(e.Status == GsmsStatus.InvalidArgument, "null session id: " + e.Status);
+            e = Throws(() => client.SetAuthToken("XBL3.0 x=a;b\r\nX-Evil: 1"));
+            Check(e.Status == GsmsStatus.InvalidArgument, "CR LF in a header value: " + e.Status);
+            e = Throws(() => client.SetAuthToken("nul\0inside"));
+            Check(e.Status == GsmsStatus.InvalidArgument, "NUL in a string: " + e.Status);
+        }
+        var e2 = Throws(() => new GsmsClient(new GsmsClientOptions { BaseUrl = "ftp://example.com", AuthToken = Token }));
+        Check(e2.Status == GsmsStatus.InvalidArgument, "bad base URL: " + e2.Status);
+        e2 = Throws(() => new GsmsClient(new GsmsClientOptions { BaseUrl = baseUrl, WorkerThreads = 1000 }));
+        Check(e2.Status == GsmsStatus.InvalidArgument, "1000 worker threads: " + e2.Status);
+    }
+
+    static void HttpErrorCarriesStatusAndCorrelationId()
+    {
+        using (var client = new GsmsClient(baseUrl, "XBL3.0 x=dev;revoked"))
+        {
+            client.SetAuthToken("garbage");
+            var e = Throws(() => client.AllocateCluster(Session(1002, "unauthorized"), 5000));
+            Check(e.Status == GsmsStatus.Unauthorized, "status " + e.Status);
+            Check(e.HttpStatus == 401, "HTTP status " + e.HttpStatus);
+            Check(e.CorrelationId.Length > 0, "correlation id");
+            Check(e.Result != null && e.Result.Status == GsmsStatus.Unauthorized, "result with details");
+        }
+    }
+
+    static void TakeResultWithoutCallbacks()
+    {
+        using (var client = NewClient())
+        using (var op = client.StartAllocateCluster(Session(1003, "poll"), 10000))
+        {
+            ClusterResult result = null;
+            var sw = Stopwatch.StartNew();
+            // No Dispatch() at all: the callback-free path must not need it.
+            while (!op.TryTakeResult(out result))
+            {
+                if (sw.ElapsedMilliseconds > 10000) throw new TimeoutException("still pending");
+                Thread.Sleep(10);
+            }
+            Check(result.IsFulfilled, "fulfilled: " + result.State);
+            PortMapping game;
+            Check(result.TryGetPort("GameData", out game) && game.ExternalPort != 0, "GameData port");
+            Check(result.HostName == "127.0.0.1", "host name " + result.HostName);
+            Check(op.IsCompleted, "IsCompleted");
+            ClusterResult again;
+            Check(op.TakeResult(out again) == GsmsStatus.Ok && again.HostName == result.HostName, "second take: same outcome");
+        }
+    }
+
+    static void TakeResultAfterCancel()
+    {
+        using (var client = NewClient())
+        {
+            client.AllocateCluster(Session(1004, "holder"), 5000);  // holds the only server for 2 s
+            using (var op = client.StartAllocateCluster(Session(1004, "waiter"), 10000))
+            {
+                Thread.Sleep(100);
+                ClusterResult r;
+                Check(op.TakeResult(out r) == GsmsStatus.Pending && r == null, "pending while queued");
+                op.Cancel();
+                var sw = Stopwatch.StartNew();
+                GsmsStatus st;
+                while ((st = op.TakeResult(out r)) == GsmsStatus.Pending)
+                {
+                    if (sw.ElapsedMilliseconds > 2000) throw new TimeoutException("cancel took too long");
+                    Thread.Sleep(5);
+                }
+                Check(st == GsmsStatus.Cancelled, "cancelled: " + st);
+                var e = Throws(() => op.TryTakeResult(out r));
+                Check(e.Status == GsmsStatus.Cancelled, "TryTakeResult throws Cancelled");
+            }
+        }
+    }
+
+    sealed class ListProgress : IProgress<ClusterResult>
+    {
+        public readonly List<ClusterResult> Seen = new List<ClusterResult>();
+        public int ThreadId = -1;
+        public Action OnReport;
+        public void Report(ClusterResult value)
+        {
+            Seen.Add(value);
+            ThreadId = Thread.CurrentThread.ManagedThreadId;
+            if (OnReport != null) OnReport();
+        }
+    }
+
+    static void AllocateAsyncProgressOnDispatchThread()
+    {
+        using (var client = NewClient())
+        {
+            client.AllocateCluster(Session(1005, "holder"), 5000);
+            var progress = new ListProgress();
+            var task = client.AllocateClusterAsync(Session(1005, "waiter"), 10000, progress);
+            Check(!task.IsCompleted, "not completed inside the start call");
+            DispatchUntil(client, () => task.IsCompleted);
+            Check(task.Status == TaskStatus.RanToCompletion, "task " + task.Status);
+            Check(task.Result.IsFulfilled, "fulfilled");
+            Check(progress.Seen.Count >= 1 && progress.Seen[0].IsQueued, "at least one Queued progress");
+            Check(progress.ThreadId == Thread.CurrentThread.ManagedThreadId, "progress on the dispatching thread");
+        }
+    }
+
+    static void CancellationTokenCancelsTheTask()
+    {
+        using (var client = NewClient())
+        using (var cts = new CancellationTokenSource())
+        {
+            client.AllocateCluster(Session(1006, "holder"), 5000);
+            var progress = new ListProgress { OnReport = () => cts.Cancel() };
+            var task = client.AllocateClusterAsync(Session(1006, "waiter"), 10000, progress, cts.Token);
+            DispatchUntil(client, () => task.IsCompleted, 3000);
+            Check(task.IsCanceled, "task cancelled: " + task.Status);
+            Check(progress.Seen.Count >= 1, "cancelled after a progress report");
+        }
+        using (var client = NewClient())
+        {
+            var task = client.CreateClusterAsync(Session(1006, "x"), new CancellationToken(true));
+            Check(task.IsCanceled, "an already cancelled token cancels at once");
+        }
+    }
+
+    static void WorkerModeCompletesWithoutDispatch()
+    {
+        using (var client = NewClient(CallbackMode.OnWorker))
+        {
+            var task = client.CreateClusterAsync(Session(1007, "worker"));
+            Check(task.Wait(5000), "completed on a library thread");
+            Check(task.Result.IsFulfilled, "fulfilled");
+        }
+    }
+
+    static void DisposeCompletesPendingCallsWithShutdown()
+    {
+        var client = NewClient();
+        client.AllocateCluster(Session(1008, "holder"), 5000);
+        var task = client.AllocateClusterAsync(Session(1008, "waiter"), 10000);
+        Thread.Sleep(50);
+        client.Dispose();
+        Check(task.IsCompleted, "completed before Dispose returned");
+        var e = task.Exception != null ? task.Exception.InnerException as GsmsException : null;
+        Check(e != null && e.Status == GsmsStatus.Shutdown, "faulted with Shutdown");
+        var e2 = Throws(() => { try { client.Dispatch(); } catch (ObjectDisposedException) { throw new GsmsException(GsmsStatus.Shutdown, "disposed"); } });
+        Check(e2.Status == GsmsStatus.Shutdown, "disposed client");
+    }
+
+    static void LogAndTokenProvider()
+    {
+        var lines = new List<string>();
+        int tokenCalls = 0;
+        var options = new GsmsClientOptions
+        {
+            BaseUrl = baseUrl,
+            CallbackMode = CallbackMode.OnDispatch,
+            LogLevel = LogLevel.Debug,
+            Log = (level, message) => { lock (lines) lines.Add(level + " " + message); },
+            TokenProvider = force => { Interlocked.Increment(ref tokenCalls); return Token; },
+        };
+        using (var client = new GsmsClient(options))
+        {
+            var r = client.CreateCluster(Session(1009, "logged"));
+            Check(r.IsFulfilled, "fulfilled with a provided token");
+        }
+        Check(tokenCalls >= 1, "token provider called");
+        lock (lines)
+        {
+            Check(lines.Count >= 1, "log lines");
+            foreach (var l in lines) Check(!l.Contains("dev-token"), "no token in logs: " + l);
+        }
+    }
+
+    static int Main()
+    {
+        baseUrl = Environment.GetEnvironmentVariable("GSMS_BASE_URL");
+        if (string.IsNullOrEmpty(baseUrl))
+        {
+            Console.Error.WriteLine("set GSMS_BASE_URL to a running gsms-emulator");
+            return 2;
+        }
+        var tests = new KeyValuePair<string, Action>[]
+        {
+            new KeyValuePair<string, Action>("version_and_abi", VersionAndAbi),
+            new KeyValuePair<string, Action>("bad_argument_throws_invalid_argument", BadArgumentThrowsInvalidArgument),
+            new KeyValuePair<string, Action>("http_error_carries_status_and_correlation_id", HttpErrorCarriesStatusAndCorrelationId),
+            new KeyValuePair<string, Action>("take_result_without_callbacks", TakeResultWithoutCallbacks),
+            new KeyValuePair<string, Action>("take_result_after_cancel", TakeResultAfterCancel),
+            new KeyValuePair<string, Action>("allocate_async_progress_on_dispatch_thread", AllocateAsyncProgressOnDispatchThread),
+            new KeyValuePair<string, Action>("cancellation_token_cancels_the_task", CancellationTokenCancelsTheTask),
+            new KeyValuePair<string, Action>("worker_mode_completes_without_dispatch", WorkerModeCompletesWithoutDispatch),
+            new KeyValuePair<string, Action>("dispose_completes_pending_calls_with_shutdown", DisposeCompletesPendingCallsWithShutdown),
+            new KeyValuePair<string, Action>("log_and_token_provider", LogAndTokenProvider),
+        };
+        int failed = 0;
+        foreach (var t in tests)
+        {
+            try
+            {
+                t.Value();
+                Console.WriteLine("ok - " + t.Key);
+            }
+            catch (Exception e)
+            {
+                failed++;
+                Console.WriteLine("not ok - " + t.Key + ": " + e);
+            }
+        }
+        Console.WriteLine("csharp tests: {0} passed, {1} failed", tests.Length - failed, failed);
+        return failed == 0 ? 0 : 1;
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command (README "Run all tests"): installs what is missing, then runs every suite:
+# Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
+# programs natively and under valgrind, the public headers compiled on their own, and the C, C++
+# and C# samples against the emulator. Benchmarks are compiled, not run (timings are noisy here).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+
+need gcc gcc g++ g++ valgrind valgrind cmake cmake mcs mono-mcs mono mono-runtime pkg-config pkg-config
+if ! command -v cargo >/dev/null; then
+  echo "cargo is required (https://rustup.rs)"; exit 1
+fi
+# Drift between include/gsms.h and src/ffi must fail the run, not be silently regenerated.
+export CI=true
+
+passed=0; failed=0; failures=()
+suite() {
+  local name=$1; shift
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
+suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
+suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
+[ -f scripts/test_headers.sh ] && suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
+[ -f scripts/test_samples.sh ] && suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
+[ -f scripts/test_extra.sh ] && suite "hardening extras" bash scripts/test_extra.sh
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed suite: %s\n' "${failures[@]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
