@@ -287,6 +287,10 @@ impl Client {
         let budget = if max == 0 { lock(&s.events).queue.len() } else { max as usize };
         let mut ran = 0u32;
         while (ran as usize) < budget {
+            // Once free has begun on another thread, what is left runs there (the contract).
+            if s.shutting_down.load(Ordering::Acquire) && !s.free_requested.load(Ordering::Acquire) {
+                break;
+            }
             let Some(ev) = lock(&s.events).queue.pop_front() else { break };
             run_event(s, ev);
             ran += 1;
