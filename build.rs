@@ -10,6 +10,11 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    // A SONAME, so programs linked by path record "libgsms.so" rather than the build path.
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os == "linux" || os == "android" {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libgsms.so");
+    }
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let bindings = match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {
         Ok(b) => b,

@@ -260,8 +260,11 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The reason for the last failure of a gsms call on this thread (`""` after a success, when the
- * call clears it). Borrowed; valid until the next gsms call on this thread.
+ * Why the last gsms function returning a `gsms_status` on this thread did not return GSMS_OK.
+ * Every function that returns a `gsms_status` sets it: `""` on GSMS_OK, the reason otherwise
+ * (for gsms_operation_take_result and gsms_cluster_result_status: the result's error message).
+ * Functions returning anything else leave it unchanged. Never NULL.
+ * Borrowed; valid until the next gsms call on this thread (copy it before calling another).
  */
 const char *gsms_last_error_message(void);
 

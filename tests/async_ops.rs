@@ -324,3 +324,38 @@ fn stress_thousands_of_operations_complete_exactly_once() {
     assert_eq!(counts.len(), total, "every operation completed");
     assert!(counts.values().all(|&n| n == 1), "exactly once");
 }
+
+#[test]
+fn no_log_or_token_provider_call_after_shutdown_returns() {
+    struct Provider(Arc<AtomicU32>);
+    impl gsms::core::TokenProvider for Provider {
+        fn token(&self, _: bool) -> Result<String, String> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(TOKEN.into())
+        }
+    }
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::latency(800));
+    let logs = Arc::new(AtomicU32::new(0));
+    let provided = Arc::new(AtomicU32::new(0));
+    let c = rt(&emu, CallbackMode::OnDispatch, |cfg| {
+        let l = Arc::clone(&logs);
+        cfg.log = Some((
+            Arc::new(move |_, _| {
+                l.fetch_add(1, Ordering::SeqCst);
+            }),
+            LogLevel::Trace,
+        ));
+        cfg.token_provider = Some(Arc::new(Provider(Arc::clone(&provided))));
+        cfg.set_timeouts(1000, 5000).unwrap();
+    });
+    // A 503 first, so the abandoned worker would log a retry and ask for a token again later.
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("0").with_times(3));
+    c.start(Kind::Create, request("late-hooks"), None, None, None).unwrap();
+    thread::sleep(Duration::from_millis(200));
+    c.shutdown();
+    let (l0, p0) = (logs.load(Ordering::SeqCst), provided.load(Ordering::SeqCst));
+    thread::sleep(Duration::from_millis(2000));
+    assert_eq!(logs.load(Ordering::SeqCst), l0, "log sink called after free returned");
+    assert_eq!(provided.load(Ordering::SeqCst), p0, "token provider called after free returned");
+}

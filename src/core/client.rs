@@ -41,6 +41,58 @@ pub struct Client {
     token: RwLock<Option<Arc<str>>>,
     provider: Option<Arc<dyn TokenProvider>>,
     log: Option<(LogSink, LogLevel)>,
+    hooks: Hooks,
+}
+
+/// Gate in front of the user's log sink and token provider: once `close` returns, neither is
+/// called again, even by a worker still finishing a request the client abandoned.
+#[derive(Default)]
+struct Hooks {
+    /// (closed, calls in progress)
+    state: std::sync::Mutex<(bool, usize)>,
+    idle: std::sync::Condvar,
+}
+
+thread_local! {
+    /// How many user hooks this thread is inside (a hook may free the client: do not wait for itself).
+    static IN_HOOK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Hooks {
+    /// Runs `f` unless closed; `None` when closed.
+    fn call<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.0 {
+                return None;
+            }
+            st.1 += 1;
+        }
+        struct Exit<'a>(&'a Hooks);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                IN_HOOK.with(|d| d.set(d.get() - 1));
+                let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.1 -= 1;
+                if st.1 == 0 {
+                    self.0.idle.notify_all();
+                }
+            }
+        }
+        IN_HOOK.with(|d| d.set(d.get() + 1));
+        let _exit = Exit(self);
+        Some(f())
+    }
+
+    /// Closes the gate and waits for hook calls in progress on other threads to return.
+    fn close(&self) {
+        let mine = IN_HOOK.with(|d| d.get());
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 = true;
+        while st.1 > mine {
+            st = self.idle.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 impl Client {
@@ -54,6 +106,7 @@ impl Client {
             token: RwLock::new(cfg.auth_token.as_deref().map(Arc::from)),
             provider: cfg.token_provider.clone(),
             log: cfg.log.clone(),
+            hooks: Hooks::default(),
         })
     }
 
@@ -75,9 +128,16 @@ impl Client {
     pub fn log(&self, level: LogLevel, msg: impl FnOnce() -> String) {
         if let Some((sink, min)) = &self.log {
             if level <= *min {
-                sink(level, &msg());
+                let m = msg();
+                self.hooks.call(|| sink(level, &m));
             }
         }
+    }
+
+    /// After this returns, the log sink and the token provider are never called again (calls in
+    /// progress on other threads are waited for). Used when the client is freed.
+    pub fn close_hooks(&self) {
+        self.hooks.close();
     }
 
     /// Resolves DNS and opens a pooled connection to the base URL (blocking).
@@ -178,7 +238,7 @@ impl Client {
 
     fn authorization(&self, force_refresh: bool) -> Result<Option<Arc<str>>, String> {
         if let Some(p) = &self.provider {
-            let v = p.token(force_refresh)?;
+            let v = self.hooks.call(|| p.token(force_refresh)).ok_or_else(|| "the client was freed".to_string())??;
             validate::header_value("authorization from the token provider", &v).map_err(|e| e.0)?;
             return Ok(Some(Arc::from(v)));
         }

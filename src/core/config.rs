@@ -7,6 +7,8 @@ use super::error::InvalidArgument;
 use super::validate;
 
 pub const DEFAULT_BASE_URL: &str = "https://gameserverms.xboxlive.com";
+/// Largest CA bundle read (the whole Mozilla set is about 0.2 MiB as PEM).
+const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Log verbosity, numbered as `gsms_log_level`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,7 +182,14 @@ impl Config {
         if path.is_empty() {
             return Err(InvalidArgument("CA bundle path must not be empty".into()));
         }
-        let pem = std::fs::read(path).map_err(|e| InvalidArgument(format!("cannot read CA bundle {path:?}: {e}")))?;
+        // Bounded read: a path such as /dev/zero must not eat memory until the process is killed.
+        let mut pem = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_CA_BUNDLE_BYTES + 1), &mut pem))
+            .map_err(|e| InvalidArgument(format!("cannot read CA bundle {path:?}: {e}")))?;
+        if pem.len() as u64 > MAX_CA_BUNDLE_BYTES {
+            return Err(InvalidArgument(format!("CA bundle {path:?} is larger than {MAX_CA_BUNDLE_BYTES} bytes")));
+        }
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(&pem) {
             match item {

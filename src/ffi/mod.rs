@@ -38,10 +38,17 @@ unsafe impl Sync for UserData {}
 /// What a panicking exported function returns instead.
 pub(crate) trait Fallback {
     fn fallback() -> Self;
+    /// Called with what the function returns (the status functions clear the last error on OK).
+    fn returned(&self) {}
 }
 impl Fallback for gsms_status {
     fn fallback() -> Self {
         gsms_status::GSMS_ERR_INTERNAL
+    }
+    fn returned(&self) {
+        if *self == gsms_status::GSMS_OK {
+            set_last_error("");
+        }
     }
 }
 impl<T> Fallback for *mut T {
@@ -87,7 +94,10 @@ pub(crate) fn guard<T: Fallback>(f: impl FnOnce() -> T) -> T {
         test_hooks::maybe_panic();
         f()
     })) {
-        Ok(v) => v,
+        Ok(v) => {
+            v.returned();
+            v
+        }
         Err(_) => {
             set_last_error("internal error: a panic was caught at the C boundary (this is a libgsms bug)");
             T::fallback()
@@ -148,8 +158,11 @@ pub(crate) fn status_of(r: Result<(), gsms_status>) -> gsms_status {
     }
 }
 
-/// The reason for the last failure of a gsms call on this thread (`""` after a success, when the
-/// call clears it). Borrowed; valid until the next gsms call on this thread.
+/// Why the last gsms function returning a `gsms_status` on this thread did not return GSMS_OK.
+/// Every function that returns a `gsms_status` sets it: `""` on GSMS_OK, the reason otherwise
+/// (for gsms_operation_take_result and gsms_cluster_result_status: the result's error message).
+/// Functions returning anything else leave it unchanged. Never NULL.
+/// Borrowed; valid until the next gsms call on this thread (copy it before calling another).
 #[no_mangle]
 pub extern "C" fn gsms_last_error_message() -> *const c_char {
     guard(|| LAST_ERROR.with(|l| l.borrow().as_ptr()))

@@ -48,8 +48,12 @@ pub unsafe extern "C" fn gsms_operation_take_result(
             Err(s) => return s,
         };
         match o.op.take_result() {
-            None => gsms_status::GSMS_PENDING,
+            None => {
+                super::set_last_error("the operation has not finished yet");
+                gsms_status::GSMS_PENDING
+            }
             Some((status, result)) => {
+                super::set_last_error(result.as_ref().map_or("", |r| r.error_message.as_str()));
                 if !out_result.is_null() {
                     // SAFETY: non-NULL out points to writable storage (contract).
                     unsafe {

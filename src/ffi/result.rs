@@ -53,7 +53,10 @@ unsafe fn get<'a>(r: *const gsms_cluster_result) -> Option<&'a gsms_cluster_resu
 #[no_mangle]
 pub unsafe extern "C" fn gsms_cluster_result_status(r: *const gsms_cluster_result) -> gsms_status {
     guard(|| match unsafe { get(r) } {
-        Some(r) => r.inner.status.into(),
+        Some(r) => {
+            super::set_last_error(&r.inner.error_message);
+            r.inner.status.into()
+        }
         None => invalid("r must not be NULL"),
     })
 }

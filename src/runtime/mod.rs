@@ -367,6 +367,9 @@ fn shutdown_result() -> ClusterResult {
 /// Stops new work and completes every unfinished operation with `Shutdown` (queued, not run).
 fn mark_shutting_down(s: &Arc<Shared>) {
     s.shutting_down.store(true, Ordering::Release);
+    // Workers still finishing abandoned requests must not reach the user's log sink or token
+    // provider once free has returned.
+    s.core.close_hooks();
     let ops: Vec<Arc<OpInner>> = {
         let mut live = lock(&s.live);
         live.1 = true;
