@@ -11,22 +11,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-# Installs the Debian packages of missing commands: ensure CMD PACKAGE [CMD PACKAGE ...]
-ensure() {
-  local missing=()
-  while [ $# -ge 2 ]; do
-    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
-    shift 2
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-}
-ensure gcc gcc g++ g++ perl perl nm binutils
+. scripts/lib.sh
+need gcc gcc g++ g++ perl perl nm binutils
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

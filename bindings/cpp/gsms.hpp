@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -231,13 +232,17 @@ struct Error {
   /// From a failed call that returned `status` on this thread, with its result `r` (may be NULL).
   /// Must be built right after the call: it may read gsms_last_error_message().
   static Error from_call(gsms_status status, const gsms_cluster_result *r) {
-    Error e = from_result(status, r);
-    if (e.message.empty()) e.message = detail::str(gsms_last_error_message());
-    if (e.message.empty()) e.message = gsms_status_name(status);
+    // Read the thread's last error first: any later gsms call may replace it.
+    std::string last = r ? std::string() : detail::str(gsms_last_error_message());
+    Error e = details(status, r);
+    if (e.message.empty()) e.message = r ? detail::str(gsms_last_error_message()) : std::move(last);
     return e;
   }
   /// From a completion (status, result); never reads the thread's last error.
-  static Error from_result(gsms_status status, const gsms_cluster_result *r) {
+  static Error from_result(gsms_status status, const gsms_cluster_result *r) { return details(status, r); }
+
+ private:
+  static Error details(gsms_status status, const gsms_cluster_result *r) {
     Error e;
     e.status = static_cast<Status>(status);
     if (r) {
@@ -247,9 +252,10 @@ struct Error {
       e.attempts = gsms_cluster_result_attempts(r);
       e.retry_after_ms = gsms_cluster_result_retry_after_ms(r);
     }
-    if (e.message.empty() && !r) e.message = gsms_status_name(status);
     return e;
   }
+
+ public:
 
   /// "GSMS_ERR_HTTP_STATUS (HTTP 404, correlation id ...): message"
   std::string describe() const {
@@ -335,14 +341,69 @@ inline Result<ClusterResult> completion(gsms_status status, const gsms_cluster_r
   return Error::from_result(status, r);
 }
 
+/// Log and token-provider callables, found by id. A library thread stuck in a request can still
+/// log after gsms_client_free has returned: it must then find nothing rather than a freed
+/// callable. The table is never destroyed (such a thread may outlive static destructors).
+class CallbackTable {
+ public:
+  static CallbackTable &get() {
+    static CallbackTable *table = new CallbackTable();
+    return *table;
+  }
+  uintptr_t add(std::shared_ptr<void> callable) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const uintptr_t id = ++next_;
+    entries_.emplace_back(id, std::move(callable));
+    return id;
+  }
+  std::shared_ptr<void> find(uintptr_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto &e : entries_)
+      if (e.first == id) return e.second;
+    return nullptr;
+  }
+  void remove(uintptr_t id) {
+    std::shared_ptr<void> doomed;  // destroyed outside the lock
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].first == id) {
+        doomed = std::move(entries_[i].second);
+        entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+        return;
+      }
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  uintptr_t next_ = 0;
+  std::vector<std::pair<uintptr_t, std::shared_ptr<void>>> entries_;
+};
+
+/// Keeps a callable registered while a Config or a Client made from it may use it.
+class CallbackRegistration {
+ public:
+  explicit CallbackRegistration(std::shared_ptr<void> callable) : id_(CallbackTable::get().add(std::move(callable))) {}
+  ~CallbackRegistration() { CallbackTable::get().remove(id_); }
+  CallbackRegistration(const CallbackRegistration &) = delete;
+  CallbackRegistration &operator=(const CallbackRegistration &) = delete;
+  void *user_data() const noexcept { return reinterpret_cast<void *>(id_); }
+
+ private:
+  uintptr_t id_;
+};
+
 template <typename F>
 void log_trampoline(void *user_data, gsms_log_level level, const char *message) {
-  (*static_cast<F *>(user_data))(static_cast<LogLevel>(level), message ? message : "");
+  std::shared_ptr<void> f = CallbackTable::get().find(reinterpret_cast<uintptr_t>(user_data));
+  if (f) (*static_cast<F *>(f.get()))(static_cast<LogLevel>(level), message ? message : "");
 }
 
 template <typename F>
 gsms_status token_trampoline(void *user_data, uint32_t force_refresh, gsms_token_sink *sink) {
-  std::optional<std::string> token = (*static_cast<F *>(user_data))(force_refresh != 0);
+  std::shared_ptr<void> f = CallbackTable::get().find(reinterpret_cast<uintptr_t>(user_data));
+  if (!f) return GSMS_ERR_AUTH_PROVIDER;
+  std::optional<std::string> token = (*static_cast<F *>(f.get()))(force_refresh != 0);
   if (!token) return GSMS_ERR_AUTH_PROVIDER;
   return gsms_token_sink_set(sink, token->c_str());
 }
@@ -417,15 +478,17 @@ class Config {
   }
 
   /// `f(LogLevel, const char *message)`: called from any library thread, concurrently, so it
-  /// must be thread-safe. `message` is valid only during the call.
+  /// must be thread-safe. `message` is valid only during the call. Once the Config and every
+  /// Client made from it are gone it is no longer called (a library thread still finishing a
+  /// request may log after gsms_client_free returns: it then finds nothing).
   template <typename F>
   Result<void> log_callback(F &&f, LogLevel min_level) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_v<Fn &, LogLevel, const char *>, "log callable: void(gsms::LogLevel, const char *)");
-    auto state = std::make_shared<Fn>(std::forward<F>(f));
-    Result<void> r = detail::check(gsms_config_set_log_callback(raw_, &detail::log_trampoline<Fn>, state.get(),
+    auto reg = std::make_shared<detail::CallbackRegistration>(std::make_shared<Fn>(std::forward<F>(f)));
+    Result<void> r = detail::check(gsms_config_set_log_callback(raw_, &detail::log_trampoline<Fn>, reg->user_data(),
                                                                 static_cast<uint32_t>(min_level)));
-    if (r) log_ = std::move(state);
+    if (r) log_ = std::move(reg);
     return r;
   }
   Result<void> clear_log_callback() {
@@ -442,9 +505,9 @@ class Config {
     using Fn = std::decay_t<F>;
     static_assert(std::is_invocable_r_v<std::optional<std::string>, Fn &, bool>,
                   "token provider: std::optional<std::string>(bool force_refresh)");
-    auto state = std::make_shared<Fn>(std::forward<F>(f));
-    Result<void> r = detail::check(gsms_config_set_token_provider(raw_, &detail::token_trampoline<Fn>, state.get()));
-    if (r) token_ = std::move(state);
+    auto reg = std::make_shared<detail::CallbackRegistration>(std::make_shared<Fn>(std::forward<F>(f)));
+    Result<void> r = detail::check(gsms_config_set_token_provider(raw_, &detail::token_trampoline<Fn>, reg->user_data()));
+    if (r) token_ = std::move(reg);
     return r;
   }
   Result<void> clear_token_provider() {
@@ -456,8 +519,8 @@ class Config {
  private:
   friend class Client;
   gsms_config *raw_;
-  std::shared_ptr<void> log_;
-  std::shared_ptr<void> token_;
+  std::shared_ptr<detail::CallbackRegistration> log_;
+  std::shared_ptr<detail::CallbackRegistration> token_;
 };
 
 /// A request for a server for one MPSD session (builder; one thread at a time). Calls copy it,
@@ -669,8 +732,8 @@ class Client {
   }
 
   gsms_client *raw_;
-  std::shared_ptr<void> log_;
-  std::shared_ptr<void> token_;
+  std::shared_ptr<detail::CallbackRegistration> log_;
+  std::shared_ptr<detail::CallbackRegistration> token_;
 };
 
 }  // namespace gsms

@@ -41,9 +41,12 @@ int main(int argc, char **argv) {
   /* POST, then poll while Queued; give up after 60 s. Blocking: never on a game's frame thread. */
   st = gsms_client_allocate_cluster(client, req, 60000, &res);
   if (st != GSMS_OK) {
+    /* The result carries the details; without one (bad arguments), the thread's last error does
+     * (copied: it is valid only until the next gsms call on this thread). */
+    char why[512];
+    snprintf(why, sizeof why, "%s", res ? gsms_cluster_result_error_message(res) : gsms_last_error_message());
     fprintf(stderr, "allocation failed: %s (HTTP %u, correlation id %s): %s\n", gsms_status_name(st),
-            (unsigned)gsms_cluster_result_http_status(res), gsms_cluster_result_correlation_id(res),
-            res ? gsms_cluster_result_error_message(res) : gsms_last_error_message());
+            (unsigned)gsms_cluster_result_http_status(res), gsms_cluster_result_correlation_id(res), why);
     goto done;
   }
   if (gsms_cluster_result_fulfillment_state(res) != GSMS_FULFILLMENT_FULFILLED) {

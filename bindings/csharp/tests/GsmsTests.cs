@@ -246,6 +246,34 @@ static class GsmsTests
         }
     }
 
+    // A request still running on a library thread when the client is disposed logs when it
+    // finishes, after gsms_client_free returned: the Log delegate must not be called then.
+    // Needs GSMS_SLOW_BASE_URL (an emulator with --latency-ms 1500); passes trivially without.
+    static void LogNotCalledAfterDispose()
+    {
+        string slow = Environment.GetEnvironmentVariable("GSMS_SLOW_BASE_URL");
+        if (string.IsNullOrEmpty(slow)) return;
+        int after = 0;
+        bool disposed = false;
+        var options = new GsmsClientOptions
+        {
+            BaseUrl = slow,
+            AuthToken = Token,
+            LogLevel = LogLevel.Trace,
+            Log = (level, message) => { if (Volatile.Read(ref disposed)) Interlocked.Increment(ref after); },
+        };
+        Task<ClusterResult> task;
+        using (var client = new GsmsClient(options))
+        {
+            task = client.CreateClusterAsync(Session(1010, "slow"));
+            Thread.Sleep(200);
+        }
+        Volatile.Write(ref disposed, true);
+        Check(task.IsFaulted && ((GsmsException)task.Exception.InnerException).Status == GsmsStatus.Shutdown, "completed with Shutdown");
+        Thread.Sleep(2000);
+        Check(Volatile.Read(ref after) == 0, "log calls after Dispose: " + after);
+    }
+
     static int Main()
     {
         baseUrl = Environment.GetEnvironmentVariable("GSMS_BASE_URL");
@@ -266,6 +294,7 @@ static class GsmsTests
             new KeyValuePair<string, Action>("worker_mode_completes_without_dispatch", WorkerModeCompletesWithoutDispatch),
             new KeyValuePair<string, Action>("dispose_completes_pending_calls_with_shutdown", DisposeCompletesPendingCallsWithShutdown),
             new KeyValuePair<string, Action>("log_and_token_provider", LogAndTokenProvider),
+            new KeyValuePair<string, Action>("log_not_called_after_dispose", LogNotCalledAfterDispose),
         };
         int failed = 0;
         foreach (var t in tests)

@@ -1,14 +1,19 @@
 // Reflection checks of the package's compiled C# (run by scripts/test_samples.sh):
-//   mono UnityChecks.exe <assembly.dll> <expected DllImport library name>
+//   mono UnityChecks.exe <assembly.dll> <expected DllImport library name> [<emulator base URL> <title id>]
 // - every extern method of Gsms.GsmsNative imports the expected library ("gsms", or
 //   "__Internal" in an iOS player build), with Cdecl;
 // - every method handed to native code as a callback (static, taking an IntPtr user data first)
 //   carries [MonoPInvokeCallback], as IL2CPP requires;
-// - no P/Invoke signature uses bool or string (flags are uint32_t; strings are UTF-8 by hand).
+// - no P/Invoke signature uses bool or string (flags are uint32_t; strings are UTF-8 by hand);
+// - with an emulator URL: drives GsmsAllocateDemo as the editor would (OnEnable, Allocate, one
+//   Update per frame, leaving play mode), once with callbacks and once callback-free, printing
+//   each new status line; the callback run must show a Queued status (occupy the title's only
+//   server first) and end Fulfilled, and leaving play mode must free the client.
 using System;
 using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 static class UnityChecks
 {
@@ -56,6 +61,53 @@ static class UnityChecks
             }
         }
         Console.WriteLine("{0} imports from \"{1}\", {2} callbacks checked, {3} problems", externs.Length, expected, callbacks, problems);
-        return problems == 0 && externs.Length > 0 && callbacks >= 4 ? 0 : 1;
+        if (problems != 0 || externs.Length == 0 || callbacks < 4) return 1;
+        if (args.Length >= 4)
+        {
+            if (!DriveDemo(asm, args[2], long.Parse(args[3]), false, true)) return 1;
+            if (!DriveDemo(asm, args[2], long.Parse(args[3]) + 1, true, false)) return 1;
+        }
+        return 0;
+    }
+
+    static bool DriveDemo(Assembly asm, string baseUrl, long titleId, bool callbackFree, bool mustQueue)
+    {
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+        var type = asm.GetType("GsmsAllocateDemo", true);
+        object demo = Activator.CreateInstance(type);
+        type.GetField("baseUrl", Any).SetValue(demo, baseUrl);
+        type.GetField("titleId", Any).SetValue(demo, titleId);
+        type.GetField("sessionName", Any).SetValue(demo, callbackFree ? "unity-polling" : "unity-callbacks");
+        type.GetField("callbackFree", Any).SetValue(demo, callbackFree);
+        Func<string> status = () => (string)type.GetField("status", Any).GetValue(demo);
+        Action<string> call = name => type.GetMethod(name, Any).Invoke(demo, null);
+
+        string mode = callbackFree ? "unity demo (callback-free)" : "unity demo (callbacks)";
+        call("OnEnable");
+        call("Allocate");
+        string last = null;
+        bool queued = false;
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            call("Update");  // one frame
+            string s = status();
+            if (s != last)
+            {
+                Console.WriteLine(mode + ": " + s);
+                last = s;
+            }
+            if (s.StartsWith("Queued")) queued = true;
+            if (s.StartsWith("Fulfilled") || s.StartsWith("Failed") || s.StartsWith("No server") || s.StartsWith("Could not")) break;
+            Thread.Sleep(16);
+        }
+        // Leaving play mode frees the client (the editor raises playModeStateChanged first).
+        var editor = asm.GetType("UnityEditor.EditorApplication", true);
+        var change = asm.GetType("UnityEditor.PlayModeStateChange", true);
+        editor.GetMethod("Raise").Invoke(null, new[] { Enum.Parse(change, "ExitingPlayMode") });
+        bool freed = type.GetField("client", Any).GetValue(demo) == null;
+        call("OnDisable");  // then Unity disables the behaviour: must be harmless
+        Console.WriteLine(mode + ": client freed on leaving play mode: " + freed);
+        return last != null && last.StartsWith("Fulfilled") && freed && (queued || !mustQueue);
     }
 }

@@ -62,7 +62,7 @@ public sealed class GsmsAllocateDemo : MonoBehaviour
                 AuthToken = authToken,
                 CallbackMode = CallbackMode.OnDispatch,
                 Log = (level, message) => Debug.Log("[gsms " + level + "] " + message),  // library threads: Debug.Log is thread-safe
-                LogLevel = LogLevel.Info,
+                LogLevel = LogLevel.Warn,
             });
             status = "Ready (libgsms " + GsmsClient.Version + ")";
         }

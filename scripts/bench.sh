@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# The benchmark command (BENCHMARKS.md): libgsms against libcurl, side by side, in one run.
+#
+#   bash scripts/bench.sh            full run (about 8 minutes on 2 cores, builds included)
+#   BENCH_QUICK=1 bash scripts/bench.sh   fewer rounds and calls (a smoke run, about 4 minutes)
+#   bash scripts/bench.sh --serve    build and start the servers only, write their URLs and the
+#                                    programs' paths to target/bench/serve.env, wait (for profiling)
+#
+# What it does: installs what is missing (Debian packages), builds the shipped artifacts the way
+# they ship (`cargo rustc --release --lib --crate-type cdylib|staticlib`, so LTO applies), the
+# release emulator and the C benchmark programs; generates a CA and a leaf certificate for
+# 127.0.0.1; starts nginx (non-daemon child, own prefix and config in a temp dir) answering every
+# POST with PROTOCOL.md's fulfilled vector over HTTP and HTTPS, and the emulator; pins servers to
+# one core and clients to another; then alternates libcurl and libgsms for several rounds.
+# Raw output goes to target/bench/results.txt; the summary is printed at the end.
+# Not part of the test command: timings depend on the machine. scripts/build_benches.sh is.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+
+need nginx nginx-light gcc gcc curl-config libcurl4-openssl-dev openssl openssl taskset util-linux \
+  valgrind valgrind hyperfine hyperfine python3 python3 strip binutils
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need update-ca-certificates ca-certificates
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  ROUNDS=2 WARM_N=2000 COLD_N=100 ASYNC_N=2000 TPUT_N=5000 MEM_N=20000 CANCEL_N=20 FREE_N=10 WARMUP_N=5 CG=0
+else
+  ROUNDS=5 WARM_N=5000 COLD_N=200 ASYNC_N=5000 TPUT_N=20000 MEM_N=100000 CANCEL_N=50 FREE_N=20 WARMUP_N=15 CG=1
+fi
+if [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=1 CLIENT_CPU=0
+else
+  SERVER_CPU=0 CLIENT_CPU=0
+fi
+CLIENT="taskset -c $CLIENT_CPU"
+
+OUT="$ROOT/target/bench"
+TMP=$(mktemp -d /tmp/gsms-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+mkdir -p "$OUT"
+RESULTS="$OUT/results.txt"
+: >"$RESULTS"
+log() { echo "# $*" | tee -a "$RESULTS"; }
+run() { # run CMD...: prints the command, appends its RESULT lines to the results file
+  echo "+ $*" >>"$RESULTS"
+  "$@" 2>&1 | tee -a "$RESULTS" | grep -E '^RESULT' || true
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $1"; return 1
+}
+
+T0=$SECONDS
+log "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+log "versions: $(rustc --version), $(gcc --version | head -1), libcurl $(curl-config --version | cut -d' ' -f2) ($(curl-config --ssl-backends)), $(nginx -v 2>&1 | cut -d' ' -f3)"
+log "pinning: servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU; rounds=$ROUNDS"
+
+# ---- build the shipped artifacts (LTO really applies only when crate-type is given alone) ----
+log "build: cargo rustc --release --lib -p gsms --crate-type cdylib (then staticlib)"
+cargo build --quiet --release -p gsms-emulator
+cargo rustc --quiet --release --lib -p gsms --crate-type cdylib
+mkdir -p "$TMP/lib"
+cp target/release/libgsms.so "$TMP/lib/"
+cargo rustc --quiet --release --lib -p gsms --crate-type staticlib
+cp target/release/libgsms.a "$TMP/lib/"
+bash scripts/build_benches.sh "$TMP/lib" "$TMP/bin" >/dev/null
+BG="$TMP/bin/bench_gsms" BC="$TMP/bin/bench_curl"
+log "build done after $((SECONDS - T0)) s"
+
+# ---- certificates: a CA and a leaf for 127.0.0.1/localhost (CA:FALSE, as rustls requires) ----
+C="$TMP/tls"
+mkdir -p "$C"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/ca.key" -out "$C/ca.pem" -days 2 -subj "/CN=gsms bench CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$C/leaf.key" -out "$C/leaf.csr" -subj "/CN=localhost" 2>/dev/null
+printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+  "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$C/leaf.ext"
+openssl x509 -req -in "$C/leaf.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
+  -extfile "$C/leaf.ext" -out "$C/leaf.pem" 2>/dev/null
+cat "$C/leaf.pem" "$C/ca.pem" >"$C/chain.pem"
+# libcurl gets the system trust store plus the test CA (what a shipped game would load); libgsms
+# has Mozilla's roots built in and gets the test CA as an extra root: both verify against ~150 roots.
+cat /etc/ssl/certs/ca-certificates.crt "$C/ca.pem" >"$C/curl-bundle.pem"
+
+# ---- nginx: every request answered with the fulfilled vector ----
+N="$TMP/nginx"
+mkdir -p "$N/tmp"
+HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port)
+VECTOR='{"pollIntervalMilliseconds":"60000","fulfillmentState":"Fulfilled","hostName":"gameserver-0001.cloudapp.net","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}},{"Key":"RDP","Value":{"internal":3389,"external":3389}}]}'
+cat >"$N/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $N/nginx.pid;
+error_log $N/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $N/tmp/body;
+  proxy_temp_path $N/tmp/proxy;
+  fastcgi_temp_path $N/tmp/fastcgi;
+  uwsgi_temp_path $N/tmp/uwsgi;
+  scgi_temp_path $N/tmp/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 600s;
+  server {
+    listen 127.0.0.1:$HTTP_PORT;
+    listen 127.0.0.1:$HTTPS_PORT ssl;
+    ssl_certificate $C/chain.pem;
+    ssl_certificate_key $C/leaf.key;
+    location / {
+      default_type application/json;
+      add_header X-XblCorrelationId 00000000-0000-0000-0000-00000000b3c4;
+      return 200 '$VECTOR';
+    }
+  }
+}
+EOF
+taskset -c "$SERVER_CPU" nginx -p "$N" -c "$N/nginx.conf" -e "$N/error.log" &
+PIDS+=($!)
+wait_port "$HTTP_PORT"
+wait_port "$HTTPS_PORT"
+HTTP="http://127.0.0.1:$HTTP_PORT" HTTPS="https://127.0.0.1:$HTTPS_PORT"
+
+# ---- the emulator (release build), for throughput ----
+EMU_OUT="$TMP/emu.out"
+taskset -c "$SERVER_CPU" target/release/gsms-emulator --bind 127.0.0.1:0 --quiet --lifetime-secs 100000 \
+  --servers 4 >"$EMU_OUT" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  EMU=$(sed -n 's/^gsms-emulator listening on //p' "$EMU_OUT")
+  [ -n "$EMU" ] && break
+  sleep 0.05
+done
+[ -n "$EMU" ] || { echo "the emulator did not start"; cat "$EMU_OUT"; exit 1; }
+log "servers: nginx $HTTP $HTTPS (pid ${PIDS[0]}), emulator $EMU"
+if [ "${1:-}" = --serve ]; then
+  printf 'export HTTP=%s HTTPS=%s EMU=%s CA=%s BUNDLE=%s BG=%s BC=%s LIB=%s\n' "$HTTP" "$HTTPS" "$EMU" \
+    "$C/ca.pem" "$C/curl-bundle.pem" "$BG" "$BC" "$TMP/lib" | tee "$OUT/serve.env"
+  echo "serving until interrupted"
+  wait
+fi
+
+# ---- 1-3: warm latency, cold calls, CPU per request; libcurl and libgsms alternate ----
+for r in $(seq 1 "$ROUNDS"); do
+  log "round $r"
+  if [ $((r % 2)) = 1 ]; then order="curl gsms"; else order="gsms curl"; fi
+  for who in $order; do
+    if [ "$who" = curl ]; then
+      run $CLIENT "$BC" warm "$HTTP" "$WARM_N"
+      run $CLIENT "$BC" warm "$HTTPS" "$WARM_N" "$C/curl-bundle.pem"
+      run $CLIENT "$BC" cold "$HTTP" "$COLD_N"
+      run $CLIENT "$BC" cold "$HTTPS" "$COLD_N" "$C/curl-bundle.pem"
+      BENCH_LABEL=libcurl-1root run $CLIENT "$BC" cold "$HTTPS" "$COLD_N" "$C/ca.pem"
+    else
+      run $CLIENT "$BG" warm "$HTTP" "$WARM_N"
+      run $CLIENT "$BG" warm "$HTTPS" "$WARM_N" "$C/ca.pem"
+      run $CLIENT "$BG" cold "$HTTP" "$COLD_N"
+      run $CLIENT "$BG" cold "$HTTPS" "$COLD_N" "$C/ca.pem"
+    fi
+  done
+done
+
+# ---- process-level cold start (library loading included), by hyperfine ----
+log "hyperfine: one process = load the library, one cold HTTPS call"
+hyperfine -N --warmup 5 --runs 60 --export-json "$TMP/hf.json" \
+  -n libcurl "$CLIENT $BC cold $HTTPS 1 $C/curl-bundle.pem" \
+  -n libgsms "$CLIENT $BG cold $HTTPS 1 $C/ca.pem" >>"$RESULTS" 2>&1
+python3 - "$TMP/hf.json" <<'EOF' | tee -a "$RESULTS"
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"RESULT {r['command']} hyperfine_process_cold_https median_ms={statistics.median(r['times'])*1e3:.2f} "
+          f"mean_ms={r['mean']*1e3:.2f} stddev_ms={r['stddev']*1e3:.2f} user_ms={r['user']*1e3:.2f} system_ms={r['system']*1e3:.2f}")
+EOF
+
+# ---- 4: the game thread: async start, dispatch, cancel, free with stuck requests ----
+log "async start / dispatch (ON_DISPATCH, nginx HTTP)"
+run $CLIENT "$BG" async "$HTTP" "$ASYNC_N"
+log "cancel latency and free latency, requests stuck on a listener that never answers"
+run $CLIENT "$BG" cancel "$CANCEL_N"
+run $CLIENT "$BG" free "$FREE_N" 8
+log "first call of a new client, HTTPS, 300 ms after gsms_client_new, without / with gsms_client_warmup"
+run $CLIENT "$BG" warmup "$HTTPS" "$WARMUP_N" "$C/ca.pem"
+
+# ---- 5: throughput, one client, 1/8/64 operations in flight ----
+for target in emulator nginx nginx-https; do
+  case $target in emulator) url=$EMU ;; nginx) url=$HTTP ;; nginx-https) url=$HTTPS ;; esac
+  for inflight in 1 8 64; do
+    for workers in 2 "$inflight"; do
+      [ "$inflight" = 1 ] && [ "$workers" = 1 ] && continue
+      BENCH_CA="$C/ca.pem" BENCH_TARGET=$target run $CLIENT "$BG" tput "$url" "$inflight" "$TPUT_N" "$workers"
+    done
+  done
+done
+
+# ---- 6: memory ----
+log "memory (nginx HTTP): idle client, per in-flight operation, after $MEM_N calls"
+run $CLIENT "$BG" mem "$HTTP" "$MEM_N"
+run $CLIENT "$BC" mem "$HTTP" "$MEM_N"
+log "peak RSS of $WARM_N warm HTTPS calls (/usr/bin/time -v)"
+for who in curl gsms; do
+  if [ $who = curl ]; then cmd=("$BC" warm "$HTTPS" "$WARM_N" "$C/curl-bundle.pem"); else cmd=("$BG" warm "$HTTPS" "$WARM_N" "$C/ca.pem"); fi
+  /usr/bin/time -v $CLIENT "${cmd[@]}" 2>"$TMP/time.txt" >/dev/null
+  echo "RESULT lib$who maxrss_warm_https kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$TMP/time.txt")" | tee -a "$RESULTS"
+done
+
+# ---- instructions per warm request (callgrind, repeatable): difference of two run lengths ----
+if [ "$CG" = 1 ]; then
+  log "callgrind: instructions per warm request = (Ir(1200 calls) - Ir(200 calls)) / 1000"
+  for proto in http https; do
+    if [ $proto = http ]; then url=$HTTP; else url=$HTTPS; fi
+    for who in curl gsms; do
+      if [ $who = curl ]; then bin=$BC ca=$C/curl-bundle.pem; else bin=$BG ca=$C/ca.pem; fi
+      irs=()
+      for n in 200 1200; do
+        valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$bin" warm "$url" $n "$ca" >/dev/null 2>"$TMP/cg.err"
+        irs+=("$(sed -n 's/.*Collected : //p' "$TMP/cg.err" | tr -d ' ')")
+      done
+      echo "RESULT lib$who callgrind_warm_$proto ir_per_request=$(((irs[1] - irs[0]) / 1000))" | tee -a "$RESULTS"
+    done
+  done
+fi
+
+# ---- 7: sizes ----
+log "sizes (stripped with strip --strip-all)"
+sz() { strip --strip-all -o "$TMP/s" "$1" && stat -c %s "$TMP/s"; }
+echo "RESULT size libgsms.so release-cdylib-lto bytes=$(sz "$TMP/lib/libgsms.so")" | tee -a "$RESULTS"
+gcc -std=c99 -O2 -Iinclude samples/c/allocate.c "$TMP/lib/libgsms.a" -lpthread -ldl -lm -o "$TMP/allocate_static"
+echo "RESULT size allocate(static libgsms.a) release-staticlib-lto bytes=$(sz "$TMP/allocate_static")" | tee -a "$RESULTS"
+if [ -f target/debug/libgsms.so ]; then
+  echo "RESULT size libgsms.so dev bytes=$(sz target/debug/libgsms.so)" | tee -a "$RESULTS"
+fi
+for l in libcurl.so.4 libssl.so.3 libcrypto.so.3; do
+  f=$(ldconfig -p | awk -v l="$l" '$1==l && /x86-64/{print $NF; exit}')
+  [ -n "$f" ] && echo "RESULT size $l system bytes=$(stat -L -c %s "$f")" | tee -a "$RESULTS"
+done
+
+log "total time $((SECONDS - T0)) s"
+echo
+python3 "$ROOT/benches/summarize.py" "$RESULTS"

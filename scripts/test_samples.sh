@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Builds and runs the samples and binding tests against a freshly started emulator:
+#   C    samples/c          gcc, linked through pkgconfig/gsms.pc (shared) and against libgsms.a
+#   C++  samples/cpp        CMake + find_package(gsms) (cmake/), Queued progress, UDP echo, Ctrl-C
+#        bindings/cpp/tests gsms.hpp tests under AddressSanitizer
+#   C#   samples/csharp     mcs + mono, Queued progress, UDP echo
+#        bindings/csharp/tests  take_result path, GsmsException on bad arguments, cancellation, ...
+#   Unity  Runtime/ identical to bindings/csharp, compiled with stub UnityEngine types (editor and
+#          iOS defines), reflection checks, GsmsAllocateDemo driven frame by frame
+#   Unreal every gsms_ name exists in gsms.h; the subsystem compiled against stub UE headers and
+#          driven under AddressSanitizer; libraries staged where Build.cs looks
+#   install: cmake/gsmsInstall.cmake into a prefix, then CMake and pkg-config from that prefix
+#
+#   scripts/test_samples.sh
+#
+# Each async sample first finds its title's only server busy (the blocking C sample takes it for
+# the emulator's 2 s lifetime), so Queued progress shows. Last line:
+# "samples: N passed, M failed"; exits non-zero when anything failed.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+. scripts/lib.sh
+need gcc gcc g++ g++ make make cmake cmake pkg-config pkg-config perl perl mcs mono-mcs mono mono-runtime nm binutils
+
+OUT="$ROOT/target/samples"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+passed=0
+failed=0
+
+ok() {
+  passed=$((passed + 1))
+  echo "ok - $1"
+}
+not_ok() {
+  failed=$((failed + 1))
+  echo "not ok - $1"
+  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
+  return 0
+}
+# check NAME COMMAND...: runs the command (output to a log shown on failure).
+check() {
+  local name=$1 log="$OUT/check.log"
+  shift
+  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
+}
+# expect NAME FILE EXTENDED-REGEX: the file has a line matching.
+expect() {
+  if grep -Eq -- "$3" "$2"; then ok "$1"; else not_ok "$1 (no line matching /$3/)" "$2"; fi
+}
+# tap NAME LOG RC: counts "ok - " / "not ok - " lines of a test program, and its exit code.
+tap() {
+  local name=$1 log=$2 rc=$3 n
+  n=$(grep -c '^ok - ' "$log" || true)
+  passed=$((passed + n))
+  grep '^ok - ' "$log" | sed "s/^ok - /ok - $name: /"
+  while IFS= read -r line; do
+    failed=$((failed + 1))
+    echo "not ok - $name: ${line#not ok - }"
+  done < <(grep '^not ok - ' "$log" || true)
+  if [ "$rc" -ne 0 ]; then not_ok "$name exits 0 (exit $rc)" "$log"; fi
+}
+
+echo "# cargo build"
+if ! cargo build --quiet -p gsms -p gsms-emulator 2>"$OUT/cargo.log"; then
+  cat "$OUT/cargo.log"
+  echo "samples: $passed passed, 1 failed"
+  exit 1
+fi
+LIB="$ROOT/target/debug"
+export LD_LIBRARY_PATH="$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# --- build everything first (so runs start right after a server is taken) ---
+echo "# build"
+export PKG_CONFIG_PATH="$ROOT/pkgconfig"
+PC="pkg-config --define-variable=profile=debug"
+check "pkgconfig/gsms.pc version matches Cargo.toml" \
+  test "$($PC --modversion gsms)" = "$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)"
+# shellcheck disable=SC2046
+check "C sample builds with gcc -std=c99 -pedantic via pkg-config" \
+  gcc -std=c99 -Wall -Wextra -Werror -pedantic samples/c/allocate.c $($PC --cflags --libs gsms) -o "$OUT/allocate_c"
+# shellcheck disable=SC2046
+check "C sample links statically (libgsms.a)" sh -c \
+  "gcc -std=c99 -Wall -Wextra -Werror samples/c/allocate.c $($PC --cflags gsms) '$($PC --variable=libdir gsms)/libgsms.a' -lpthread -ldl -lm -o '$OUT/allocate_c_static' && ! readelf -d '$OUT/allocate_c_static' | grep -q libgsms"
+check "C++ sample configures and builds with CMake (find_package(gsms), gsms::gsms)" sh -c \
+  "cmake -S samples/cpp -B '$OUT/cpp' -DCMAKE_PREFIX_PATH='$ROOT/cmake' -DGSMS_PROFILE=debug -DCMAKE_BUILD_TYPE=Debug && cmake --build '$OUT/cpp' -j2"
+check "C++ sample builds against the static library (GSMS_USE_STATIC_LIBS=ON)" sh -c \
+  "cmake -S samples/cpp -B '$OUT/cpp-static' -DCMAKE_PREFIX_PATH='$ROOT/cmake' -DGSMS_PROFILE=debug -DGSMS_USE_STATIC_LIBS=ON && cmake --build '$OUT/cpp-static' -j2 && ! readelf -d '$OUT/cpp-static/allocate_async' | grep -q libgsms"
+check "gsms.hpp tests build (-fno-exceptions -fno-rtti, AddressSanitizer)" \
+  g++ -std=c++17 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -Iinclude -Ibindings/cpp bindings/cpp/tests/gsms_hpp_test.cpp -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/gsms_hpp_test"
+MCS="mcs -langversion:7 -warnaserror -nologo"
+check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs bindings/csharp/*.cs
+check "C# tests compile with mcs" $MCS -out:"$OUT/csharp_tests.exe" bindings/csharp/tests/GsmsTests.cs bindings/csharp/*.cs
+
+# Unity: the package's Runtime is a copy of bindings/csharp, byte for byte.
+unity_same=0
+for f in bindings/csharp/*.cs; do
+  cmp -s "$f" "samples/unity/Runtime/$(basename "$f")" || unity_same=1
+done
+for f in samples/unity/Runtime/*.cs; do [ -f "bindings/csharp/$(basename "$f")" ] || unity_same=1; done
+if [ $unity_same -eq 0 ]; then
+  ok "samples/unity/Runtime/*.cs identical to bindings/csharp/*.cs"
+else
+  diff -ru bindings/csharp samples/unity/Runtime -x '*.meta' -x '*.asmdef' -x tests >"$OUT/unity-diff.log" 2>&1
+  not_ok "samples/unity/Runtime/*.cs identical to bindings/csharp/*.cs (cp bindings/csharp/*.cs samples/unity/Runtime/)" "$OUT/unity-diff.log"
+fi
+meta_ok=0
+: >"$OUT/meta.log"
+while IFS= read -r f; do
+  [ -f "$f.meta" ] || { echo "no $f.meta" >>"$OUT/meta.log"; meta_ok=1; }
+done < <(find samples/unity -path '*~*' -prune -o \( -type f -o -type d \) ! -name '*.meta' ! -name .gitignore ! -path samples/unity -print)
+while IFS= read -r m; do
+  base=${m%.meta}
+  case "$base" in samples/unity/Plugins/*.so | *.dll | *.dylib | *.a) continue ;; esac  # staged binaries
+  [ -e "$base" ] || { echo "orphan $m" >>"$OUT/meta.log"; meta_ok=1; }
+done < <(find samples/unity -path '*~*' -prune -o -name '*.meta' -print)
+if [ $meta_ok -eq 0 ]; then ok "Unity package: every file and folder has a .meta, no orphan .meta"; else not_ok "Unity package .meta files" "$OUT/meta.log"; fi
+check "Unity package.json version matches Cargo.toml" \
+  grep -q "\"version\": \"$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)\"" samples/unity/package.json
+UNITY_SRC=(samples/unity/Runtime/*.cs "samples/unity/Samples~/AllocateDemo/GsmsAllocateDemo.cs" "samples/unity/Tests~/UnityEngineStubs.cs")
+check "Unity C# compiles against stub UnityEngine (editor defines)" \
+  $MCS -target:library -define:"UNITY_5_3_OR_NEWER;UNITY_2017_1_OR_NEWER;UNITY_EDITOR" -out:"$OUT/unity-editor.dll" "${UNITY_SRC[@]}"
+check "Unity C# compiles for an iOS player (UNITY_IOS, no editor)" \
+  $MCS -target:library -define:"UNITY_5_3_OR_NEWER;UNITY_2017_1_OR_NEWER;UNITY_IOS" -out:"$OUT/unity-ios.dll" "${UNITY_SRC[@]}"
+check "Unity checks compile" $MCS -out:"$OUT/unity_checks.exe" "samples/unity/Tests~/UnityChecks.cs"
+check "Unity iOS build imports \"__Internal\"; trampolines carry [MonoPInvokeCallback]; no bool/string marshalling" \
+  mono "$OUT/unity_checks.exe" "$OUT/unity-ios.dll" __Internal
+
+UE=samples/unreal
+check "Unreal subsystem compiles against stub UE headers (-Wall -Wextra -Werror, ASan)" \
+  g++ -std=c++17 -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -I$UE/Tests/ue_stubs -I$UE/Gsms/Source/Gsms/Public -Iinclude \
+  $UE/Tests/ue_driver.cpp $UE/Gsms/Source/Gsms/Private/GsmsSubsystem.cpp $UE/Gsms/Source/Gsms/Private/GsmsModule.cpp \
+  -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -o "$OUT/ue_driver"
+
+# Every gsms_ name the engine integrations use exists in gsms.h; P/Invoke arities match it.
+: >"$OUT/names.log"
+while IFS= read -r name; do
+  grep -qw "$name" include/gsms.h || echo "$name" >>"$OUT/names.log"
+done < <(grep -rhoE '\bgsms_[a-z0-9_]+' bindings/csharp samples/unity/Runtime "samples/unity/Samples~" $UE/Gsms --include='*.cs' --include='*.cpp' --include='*.h' | sort -u)
+if [ ! -s "$OUT/names.log" ]; then ok "every gsms_ name in bindings/csharp, samples/unity, samples/unreal is in gsms.h"; else not_ok "names missing from gsms.h" "$OUT/names.log"; fi
+perl -0777 -ne 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g;
+  for my $st (split /;/) { next if $st =~ /\btypedef\b/; next unless $st =~ /\b(gsms_\w+)\s*\(([^()]*)\)\s*$/s;
+    my ($n, $p) = ($1, $2); $p =~ s/^\s+|\s+$//g; print "$n ", ($p eq "void" || $p eq "") ? 0 : scalar(split /,/, $p), "\n"; }' \
+  include/gsms.h | sort >"$OUT/c-arity"
+perl -0777 -ne 'while (/static\s+extern\s+[\w\[\]]+\s+(gsms_\w+)\s*\(([^)]*)\)/g) { my ($n, $p) = ($1, $2); $p =~ s/^\s+|\s+$//g;
+  print "$n ", $p eq "" ? 0 : scalar(split /,/, $p), "\n"; }' bindings/csharp/GsmsNative.cs | sort >"$OUT/cs-arity"
+check "every P/Invoke in GsmsNative.cs matches a gsms.h function and its parameter count" \
+  sh -c "join -v1 '$OUT/cs-arity' '$OUT/c-arity' >'$OUT/arity.log'; join '$OUT/cs-arity' '$OUT/c-arity' | awk '\$2 != \$3' >>'$OUT/arity.log'; cat '$OUT/arity.log'; test ! -s '$OUT/arity.log'"
+check "GsmsNative.cs declares every gsms.h function" \
+  sh -c "join -v2 '$OUT/cs-arity' '$OUT/c-arity'; test -z \"\$(join -v2 '$OUT/cs-arity' '$OUT/c-arity')\""
+check "Unreal: stage_native_libs.sh puts gsms.h and the Linux library where GsmsLibrary.Build.cs looks" sh -c "
+  samples/stage_native_libs.sh unreal --profile debug --dest '$OUT/ue-stage' &&
+  test -f '$OUT/ue-stage/include/gsms.h' && test -f '$OUT/ue-stage/lib/Linux/libgsms.so' &&
+  grep -q 'Path.Combine(ModuleDirectory, \"include\")' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary.Build.cs &&
+  grep -q 'Path.Combine(LibDir, \"Linux\", \"libgsms.so\")' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary.Build.cs &&
+  grep -q 'lib/Android/arm64-v8a/libgsms.so' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary_APL.xml &&
+  grep -q 'lib/Android/arm64-v8a/libgsms.so' samples/stage_native_libs.sh"
+check "Unity: stage_native_libs.sh puts the Linux library next to its .meta" sh -c "
+  samples/stage_native_libs.sh unity --profile debug --dest '$OUT/unity-stage' &&
+  for f in \$(cd '$OUT/unity-stage' && find Plugins -type f); do test -f samples/unity/\$f.meta || exit 1; done &&
+  test -f '$OUT/unity-stage/Plugins/Linux/x86_64/libgsms.so'"
+
+# --- the emulator ---
+echo "# run against gsms-emulator"
+"$ROOT/target/debug/gsms-emulator" --bind 127.0.0.1:0 --udp-echo --poll-ms 200 --servers 1 --lifetime-secs 2 --quiet \
+  >"$OUT/emulator.out" 2>"$OUT/emulator.err" &
+EMU_PID=$!
+trap 'kill $EMU_PID 2>/dev/null || true' EXIT
+GSMS_BASE_URL=""
+for _ in $(seq 1 100); do
+  GSMS_BASE_URL=$(sed -n 's/^gsms-emulator listening on //p' "$OUT/emulator.out")
+  [ -n "$GSMS_BASE_URL" ] && break
+  sleep 0.05
+done
+if [ -z "$GSMS_BASE_URL" ]; then
+  not_ok "the emulator starts" "$OUT/emulator.err"
+  echo "samples: $passed passed, $failed failed"
+  exit 1
+fi
+ok "the emulator starts ($GSMS_BASE_URL)"
+export GSMS_BASE_URL GSMS_TOKEN="XBL3.0 x=dev;dev-token"
+# A second one that answers after 1.5 s, for requests still running when a client is freed.
+"$ROOT/target/debug/gsms-emulator" --bind 127.0.0.1:0 --latency-ms 1500 --quiet >"$OUT/slow-emulator.out" 2>&1 &
+SLOW_PID=$!
+trap 'kill $EMU_PID $SLOW_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  GSMS_SLOW_BASE_URL=$(sed -n 's/^gsms-emulator listening on //p' "$OUT/slow-emulator.out")
+  [ -n "$GSMS_SLOW_BASE_URL" ] && break
+  sleep 0.05
+done
+export GSMS_SLOW_BASE_URL
+
+# Takes the only server of a title for the emulator's 2 s lifetime (the C sample, blocking).
+occupy() { GSMS_TITLE_ID=$1 timeout 30 "$OUT/allocate_c" "holder-$1" >/dev/null 2>&1; }
+# run NAME LOG CMD...: runs with a timeout; records the exit code in RC.
+run() {
+  local name=$1 log=$2
+  shift 2
+  timeout 60 "$@" >"$log" 2>&1
+  RC=$?
+  if [ $RC -eq 0 ]; then ok "$name exits 0"; else not_ok "$name exits 0 (exit $RC)" "$log"; fi
+}
+
+# C
+run "C sample" "$OUT/c.log" env GSMS_TITLE_ID=101 "$OUT/allocate_c"
+expect "C sample prints Fulfilled" "$OUT/c.log" '^Fulfilled'
+expect "C sample prints where to connect (host:port)" "$OUT/c.log" 'GameData: connect to [^ ]+:[0-9]+'
+run "C++ sample (static, no queue)" "$OUT/cpp-static.log" env GSMS_TITLE_ID=203 "$OUT/cpp-static/allocate_async"
+expect "C++ sample (static) gets the UDP echo" "$OUT/cpp-static.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
+run "C sample (static)" "$OUT/c-static.log" env GSMS_TITLE_ID=102 "$OUT/allocate_c_static"
+expect "C sample (static) prints where to connect" "$OUT/c-static.log" 'GameData: connect to [^ ]+:[0-9]+'
+
+# C++
+occupy 201
+run "C++ sample" "$OUT/cpp.log" env GSMS_TITLE_ID=201 "$OUT/cpp/allocate_async"
+expect "C++ sample shows Queued progress" "$OUT/cpp.log" '^Queued: '
+expect "C++ sample prints Fulfilled host:port" "$OUT/cpp.log" '^Fulfilled: [^ ]+:[0-9]+'
+expect "C++ sample gets the UDP echo" "$OUT/cpp.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
+
+occupy 202
+GSMS_TITLE_ID=202 timeout 30 "$OUT/cpp/allocate_async" >"$OUT/cpp-sigint.log" 2>&1 &
+SAMPLE_PID=$!
+for _ in $(seq 1 250); do grep -qs '^Queued' "$OUT/cpp-sigint.log" && break; sleep 0.02; done
+kill -INT $SAMPLE_PID 2>/dev/null
+wait $SAMPLE_PID
+RC=$?
+if [ $RC -eq 130 ] && grep -q '^Cancelled: GSMS_ERR_CANCELLED' "$OUT/cpp-sigint.log"; then
+  ok "C++ sample: Ctrl-C while Queued cancels the allocation (exit 130)"
+else
+  not_ok "C++ sample: Ctrl-C while Queued cancels the allocation (exit $RC)" "$OUT/cpp-sigint.log"
+fi
+
+timeout 90 "$OUT/gsms_hpp_test" >"$OUT/cpp-tests.log" 2>&1
+tap "gsms.hpp tests" "$OUT/cpp-tests.log" $?
+
+# C#
+occupy 301
+run "C# sample" "$OUT/csharp.log" env GSMS_TITLE_ID=301 mono "$OUT/allocate.exe"
+expect "C# sample shows Queued progress" "$OUT/csharp.log" '^Queued: '
+expect "C# sample prints Fulfilled host:port" "$OUT/csharp.log" '^Fulfilled: [^ ]+:[0-9]+'
+expect "C# sample gets the UDP echo" "$OUT/csharp.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
+
+timeout 90 mono "$OUT/csharp_tests.exe" >"$OUT/csharp-tests.log" 2>&1
+tap "C# tests" "$OUT/csharp-tests.log" $?
+
+# Unity (GsmsAllocateDemo driven as the editor would; title 401 busy, 402 for the polling path)
+occupy 401
+run "Unity demo (callbacks, then callback-free)" "$OUT/unity.log" mono "$OUT/unity_checks.exe" "$OUT/unity-editor.dll" gsms "$GSMS_BASE_URL" 401
+expect "Unity demo shows Queued progress in its UI" "$OUT/unity.log" '^unity demo \(callbacks\): Queued: '
+expect "Unity demo reaches Fulfilled" "$OUT/unity.log" '^unity demo \(callbacks\): Fulfilled: connect to [^ ]+:[0-9]+'
+expect "Unity demo (callback-free) reaches Fulfilled" "$OUT/unity.log" '^unity demo \(callback-free\): Fulfilled: connect to'
+expect "Unity demo frees its client on leaving play mode" "$OUT/unity.log" 'client freed on leaving play mode: True'
+
+# Unreal (the subsystem against stub UE headers, under AddressSanitizer)
+occupy 501
+run "Unreal subsystem driver" "$OUT/unreal.log" "$OUT/ue_driver" 501
+expect "Unreal subsystem broadcasts Queued progress" "$OUT/unreal.log" '^unreal: request 1 Queued'
+expect "Unreal subsystem broadcasts Fulfilled" "$OUT/unreal.log" '^unreal: request 1 Fulfilled: [^ ]+:[0-9]+'
+expect "Unreal subsystem: Deinitialize with an allocation in flight broadcasts nothing" "$OUT/unreal.log" '0 events after it'
+
+# Install into a prefix, then use it from CMake and pkg-config.
+PREFIX="$OUT/prefix"
+check "cmake -P cmake/gsmsInstall.cmake installs into a prefix" \
+  cmake -DGSMS_PREFIX="$PREFIX" -DGSMS_PROFILE=debug -P cmake/gsmsInstall.cmake
+check "C++ sample builds against the installed prefix (CMAKE_PREFIX_PATH=<prefix>)" sh -c \
+  "cmake -S samples/cpp -B '$OUT/cpp-installed' -DCMAKE_PREFIX_PATH='$PREFIX' && cmake --build '$OUT/cpp-installed' -j2 && grep -q '$PREFIX' '$OUT/cpp-installed/CMakeCache.txt'"
+check "C sample builds and runs with the installed gsms.pc" sh -c \
+  "gcc -std=c99 -Wall -Wextra -Werror samples/c/allocate.c \$(PKG_CONFIG_PATH='$PREFIX/lib/pkgconfig' pkg-config --cflags --libs gsms) -Wl,-rpath,'$PREFIX/lib' -o '$OUT/allocate_installed' && GSMS_TITLE_ID=601 LD_LIBRARY_PATH= '$OUT/allocate_installed' | grep -q '^Fulfilled'"
+
+echo "samples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
