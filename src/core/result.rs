@@ -381,27 +381,28 @@ impl<'de> Deserialize<'de> for Ports {
 }
 
 /// The human message of an error body: `message`, `error_description` or `description` of a JSON
-/// object, else the start of the text. Never fails.
+/// object, else the start of the text. Never fails. The body comes from the server: control
+/// characters become spaces (no forged log lines, no terminal escapes) and the length is capped.
 pub fn error_body_message(body: &[u8]) -> Option<String> {
     if body.is_empty() {
         return None;
     }
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         for k in ["message", "error_description", "description", "error"] {
-            if let Some(s) = v.get(k).and_then(|m| m.as_str()) {
-                if !s.is_empty() {
-                    return Some(s.to_string());
-                }
+            if let Some(m) = v.get(k).and_then(|m| m.as_str()).and_then(|s| clean_text(s, 512)) {
+                return Some(m);
             }
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let t: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    if t.trim().is_empty() {
-        None
-    } else {
-        Some(t.trim().to_string())
-    }
+    clean_text(&String::from_utf8_lossy(body), 200)
+}
+
+/// At most `max_chars` characters of `s`, control characters replaced by spaces, trimmed; `None`
+/// when nothing is left.
+fn clean_text(s: &str, max_chars: usize) -> Option<String> {
+    let t: String = s.chars().take(max_chars).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let t = t.trim();
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 #[cfg(test)]
@@ -525,5 +526,12 @@ mod tests {
         assert_eq!(error_body_message(br#"{"code":400,"message":"bad session"}"#).unwrap(), "bad session");
         assert_eq!(error_body_message(b"Service Unavailable\r\n").unwrap(), "Service Unavailable");
         assert_eq!(error_body_message(b""), None);
+        // Server text never carries control characters, and is capped.
+        assert_eq!(error_body_message(br#"{"message":"a\nb\u001b[2J"}"#).unwrap(), "a b [2J");
+        assert_eq!(
+            error_body_message(format!("{{\"message\":\"{}\"}}", "x".repeat(10_000)).as_bytes()).unwrap().len(),
+            512
+        );
+        assert_eq!(error_body_message(br#"{"message":"\r\n","error":"e"}"#).unwrap(), "e");
     }
 }

@@ -21,6 +21,8 @@ pub mod operation;
 pub mod request;
 pub mod result;
 pub mod status;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};

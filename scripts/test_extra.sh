@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Hardening extras, run by scripts/test.sh after the main suites (the hostile-server, bad-caller,
+# security and property tests are ordinary integration tests, run by `cargo test`):
+#   - the panic boundary, with the `test-hooks` feature;
+#   - a C program generated from include/gsms.h that calls every function with NULL for each pointer
+#     parameter and absurd numbers, natively and under valgrind (plus a check that the generator
+#     refuses a header it cannot cover);
+#   - a soak run (GSMS_SOAK_N operations, default 50000 here; the test's own default is 100000);
+#   - Miri over the library's unit tests, when the nightly toolchain has Miri;
+#   - cargo-fuzz on the parsers (GSMS_FUZZ_SECS per target, default 30), when nightly works.
+# Installs nothing heavy except cargo-fuzz (only when nightly is present; if that install fails,
+# fuzzing is reported as skipped). Prints "extra: N passed, M failed"; exits non-zero on failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+need gcc gcc valgrind valgrind python3 python3 nm binutils
+
+SOAK_N=${GSMS_SOAK_N:-50000}
+FUZZ_SECS=${GSMS_FUZZ_SECS:-30}
+OUT="$ROOT/target/c-tests"
+mkdir -p "$OUT"
+
+passed=0; failed=0; skipped=0; failures=()
+step() {
+  local name=$1; shift
+  echo "--- $name"
+  local t0=$SECONDS
+  "$@"
+  local rc=$?
+  if [ $rc -eq 0 ]; then
+    passed=$((passed + 1)); echo "--- $name: ok ($((SECONDS - t0)) s)"
+  elif [ $rc -eq 77 ]; then
+    skipped=$((skipped + 1)); echo "--- $name: SKIPPED (see above)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "--- $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+skip() {
+  skipped=$((skipped + 1)); echo "--- $1: SKIPPED ($2)"
+}
+
+panic_boundary() {
+  cargo test --quiet --features test-hooks --test panic_boundary
+  local rc=$?
+  # The feature build replaced target/debug/libgsms.so: put the normal library back.
+  cargo build --quiet -p gsms || rc=1
+  return $rc
+}
+
+null_walk() {
+  cargo build --quiet -p gsms || return 1
+  python3 scripts/gen_null_test.py include/gsms.h "$OUT/null_walk.c" --lib target/debug/libgsms.so || return 1
+  local cflags="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude"
+  gcc $cflags "$OUT/null_walk.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/null_walk" ||
+    return 1
+  "$OUT/null_walk" || return 1
+  valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --show-leak-kinds=definite \
+    "$OUT/null_walk" || return 1
+
+  # The generator must refuse what it cannot cover, and cover what it can, with no edit to it.
+  local h="$OUT/gsms_extra.h"
+  sed 's|^const char \*gsms_status_name(uint32_t status);|&\ngsms_status gsms_widget_frob(struct gsms_client *client, struct gsms_widget *w);|' \
+    include/gsms.h >"$h"
+  grep -q gsms_widget_frob "$h" || { echo "self-test: could not add a prototype"; return 1; }
+  python3 scripts/gen_null_test.py "$h" "$OUT/null_walk_extra.c" 2>"$OUT/gen.err"
+  if [ $? -ne 2 ] || ! grep -q "gsms_widget_frob" "$OUT/gen.err"; then
+    echo "self-test: a function with an unknown parameter type was not refused"; return 1
+  fi
+  sed 's|^const char \*gsms_status_name(uint32_t status);|&\ngsms_status gsms_client_frob(struct gsms_client *client, const char *name, uint32_t n);|' \
+    include/gsms.h >"$h"
+  python3 scripts/gen_null_test.py "$h" "$OUT/null_walk_extra.c" >/dev/null || return 1
+  local n
+  n=$(grep -c 'gsms_client_frob(' "$OUT/null_walk_extra.c")
+  [ "$n" -ge 5 ] || { echo "self-test: a new function got $n calls, want NULL and number cases"; return 1; }
+  echo "null-walk self-test: unknown types refused; a new function got $n generated calls"
+}
+
+soak() {
+  GSMS_SOAK_N=$SOAK_N cargo test --quiet --test soak -- --ignored --nocapture
+}
+
+miri() {
+  MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test --quiet -p gsms --lib
+}
+
+fuzz() {
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    local t0=$SECONDS
+    if ! cargo install cargo-fuzz --locked --quiet; then
+      echo "cargo-fuzz could not be installed (is crates.io reachable?): fuzzing skipped"
+      return 77
+    fi
+    echo "cargo-fuzz installed in $((SECONDS - t0)) s"
+  fi
+  # Safe Rust under test: no sanitizer (faster builds and runs); libFuzzer still finds panics,
+  # overflows (debug assertions are on), OOMs and hangs.
+  local t0=$SECONDS
+  (cd fuzz && cargo +nightly fuzz build --sanitizer none) || return 1
+  echo "fuzz targets built in $((SECONDS - t0)) s"
+  local rc=0 t
+  for t in parse_answer retry_after validate; do
+    mkdir -p "fuzz/corpus/$t"
+    local log="$OUT/fuzz_$t.log"
+    (cd fuzz && cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
+      -max_total_time="$FUZZ_SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1
+    local st=$?
+    local runs
+    runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
+    echo "fuzz $t: ${runs:-?} executions in ${FUZZ_SECS} s, exit $st, corpus $(ls "fuzz/corpus/$t" | wc -l) inputs"
+    if [ $st -ne 0 ]; then
+      rc=1
+      tail -40 "$log"
+      ls fuzz/artifacts/"$t" 2>/dev/null
+    fi
+  done
+  return $rc
+}
+
+step "panic boundary (cargo test --features test-hooks --test panic_boundary)" panic_boundary
+step "NULL walk generated from include/gsms.h (native + valgrind)" null_walk
+step "soak (N=$SOAK_N, 4 threads, faults)" soak
+
+if rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^miri'; then
+  step "miri (library unit tests)" miri
+else
+  skip "miri" "the nightly toolchain has no miri component; with network access: rustup component add --toolchain nightly miri"
+fi
+
+if cargo +nightly --version >/dev/null 2>&1; then
+  step "cargo-fuzz (${FUZZ_SECS} s per target)" fuzz
+else
+  skip "cargo-fuzz" "no nightly toolchain; the property tests (tests/properties.rs) cover the same parsers on stable"
+  step "property tests, deeper (PROPTEST_CASES=2048)" env PROPTEST_CASES=2048 cargo test --quiet --test properties
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+[ "$skipped" -gt 0 ] && echo "skipped: $skipped"
+echo "extra: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

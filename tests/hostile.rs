@@ -1,0 +1,775 @@
+//! Hostile servers: whatever the network or the service does, the client ends with a clear status,
+//! within a time bound, with bounded memory. A raw-socket fault server (tests/support/raw_server.rs,
+//! std::net) plays each fault; the emulator's own faults (statuses, latency, dropped connections)
+//! are covered by tests/blocking.rs and tests/soak.rs.
+//!
+//! Time bounds are generous (a loaded 2-core CI machine): they prove "near the configured timeout,
+//! not later" and "no spin", not exact latencies.
+
+#[allow(unused_imports)]
+mod common;
+#[path = "support/raw_server.rs"]
+mod raw_server;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use raw_server::*;
+
+const FULFILLED: &str = r#"{"pollIntervalMilliseconds":"1000","fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}}]}"#;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A client config pointed at `url`: connect 2 s, request 3 s, 3 attempts with fast backoff.
+fn raw_config(url: &str) -> Config {
+    let mut c = Config::default();
+    c.set_base_url(url).unwrap();
+    c.set_auth_token(TOKEN).unwrap();
+    c.set_timeouts(2000, 3000).unwrap();
+    c.set_retry_policy(3, 10, 200).unwrap();
+    c
+}
+
+fn call(url: &str, f: impl FnOnce(&mut Config)) -> (ClusterResult, Duration) {
+    let mut cfg = raw_config(url);
+    f(&mut cfg);
+    let client = Client::new(&cfg).unwrap();
+    let t = Instant::now();
+    let r = create(&client, &request("hostile"));
+    let took = t.elapsed();
+    eprintln!("[{}] {:?} after {} attempt(s) in {took:?}: {}", url, r.status, r.attempts, r.error_message);
+    (r, took)
+}
+
+/// Resident set size of this process, in KiB (Linux).
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+/// Runs `f` while sampling RSS every 2 ms; returns its value and the peak growth over the
+/// starting RSS, in KiB.
+fn peak_rss_growth<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = rss_kib();
+    let peak = Arc::new(AtomicUsize::new(before as usize));
+    let done = Arc::new(AtomicBool::new(false));
+    let (p, d) = (peak.clone(), done.clone());
+    let sampler = thread::spawn(move || {
+        while !d.load(Ordering::SeqCst) {
+            p.fetch_max(rss_kib() as usize, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(2));
+        }
+    });
+    let v = f();
+    peak.fetch_max(rss_kib() as usize, Ordering::SeqCst);
+    done.store(true, Ordering::SeqCst);
+    sampler.join().unwrap();
+    let growth = (peak.load(Ordering::SeqCst) as u64).saturating_sub(before);
+    eprintln!("peak RSS growth {growth} KiB (from {before} KiB)");
+    (v, growth)
+}
+
+/// Memory checks run one at a time (RSS is process-wide).
+fn memory_lock() -> MutexGuard<'static, ()> {
+    static M: Mutex<()> = Mutex::new(());
+    M.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const MIB: u64 = 1024;
+/// What "64 MiB was not buffered" allows: the 1 MiB cap, buffers, other tests' threads.
+const BOUNDED_GROWTH_KIB: u64 = 24 * MIB;
+
+// ---------------------------------------------------------------------------------------------
+// Truncated and oversized bodies
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn truncated_body_is_a_network_error() {
+    let srv = RawServer::start(|s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n{\"fulfillmentState\":\"Fulf");
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |_| {});
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!(r.http_status, 200, "the head arrived");
+    assert!(!r.error_message.is_empty());
+    assert_eq!(srv.requests(), 1, "a body that broke off is not resent");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn a_64_mib_body_is_refused_without_being_buffered() {
+    let _m = memory_lock();
+    let total = 64 << 20;
+    let srv = RawServer::start(move |s, _| {
+        stream_body(
+            s,
+            &format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\n\r\n"),
+            total,
+            b' ',
+        );
+        After::Close
+    });
+    let ((r, took), growth) = peak_rss_growth(|| call(&srv.url(), |_| {}));
+    assert_eq!(r.status, Status::Protocol, "{}", r.error_message);
+    assert!(r.error_message.contains("cap"), "{}", r.error_message);
+    assert_eq!(r.raw_json, "");
+    assert!(growth < BOUNDED_GROWTH_KIB, "RSS grew by {growth} KiB");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_64_mib_body_without_length_or_chunked_is_refused_without_being_buffered() {
+    let _m = memory_lock();
+    let total = 64 << 20;
+    for head in [
+        "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_string(),
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_string(),
+    ] {
+        let chunked = head.contains("chunked");
+        let srv = RawServer::start(move |s, _| {
+            if chunked {
+                if s.write_all(head.as_bytes()).is_err() {
+                    return After::Close;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                let frame = format!("{:x}\r\n", chunk.len());
+                for _ in 0..(total / chunk.len()) {
+                    if s.write_all(frame.as_bytes())
+                        .and_then(|_| s.write_all(&chunk))
+                        .and_then(|_| s.write_all(b"\r\n"))
+                        .is_err()
+                    {
+                        return After::Close;
+                    }
+                }
+                let _ = s.write_all(b"0\r\n\r\n");
+            } else {
+                stream_body(s, &head, total, b' ');
+            }
+            After::Close
+        });
+        let ((r, took), growth) = peak_rss_growth(|| call(&srv.url(), |_| {}));
+        assert_eq!(r.status, Status::Protocol, "chunked={chunked}: {}", r.error_message);
+        assert!(growth < BOUNDED_GROWTH_KIB, "chunked={chunked}: RSS grew by {growth} KiB");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+}
+
+#[test]
+fn a_64_mib_error_body_keeps_only_its_start() {
+    let _m = memory_lock();
+    let total = 64 << 20;
+    let srv = RawServer::start(move |s, _| {
+        stream_body(
+            s,
+            &format!("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: {total}\r\n\r\n"),
+            total,
+            b'x',
+        );
+        After::Close
+    });
+    let ((r, took), growth) = peak_rss_growth(|| call(&srv.url(), |_| {}));
+    assert_eq!(r.status, Status::RetriesExhausted, "{}", r.error_message);
+    assert_eq!(r.http_status, 503);
+    assert_eq!(r.attempts, 3);
+    assert!(r.raw_json.len() <= 64 * 1024, "kept {} bytes", r.raw_json.len());
+    assert!(r.error_message.len() < 1024, "message of {} bytes", r.error_message.len());
+    assert!(growth < BOUNDED_GROWTH_KIB, "RSS grew by {growth} KiB");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slow, silent and garbled peers
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_dripping_head_ends_at_the_request_timeout() {
+    let srv = RawServer::start(|s, _| {
+        let head = format!("HTTP/1.1 200 OK\r\nX-Slow: {}\r\nContent-Length: 2\r\n\r\n{{}}", "a".repeat(200));
+        drip(s, head.as_bytes(), Duration::from_millis(200));
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_timeouts(2000, 1000).unwrap());
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "ends near the 1 s request timeout, not later: {took:?}");
+    assert_eq!(r.attempts, 1, "a timeout is not retried");
+}
+
+#[test]
+fn a_dripping_body_ends_at_the_request_timeout() {
+    let srv = RawServer::start(|s, _| {
+        let body = FULFILLED.as_bytes();
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+        if s.write_all(head.as_bytes()).is_ok() {
+            drip(s, body, Duration::from_millis(200));
+        }
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_timeouts(2000, 1000).unwrap());
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_millis(2500), "ends near the 1 s request timeout, not later: {took:?}");
+}
+
+#[test]
+fn a_dripping_answer_respects_the_call_deadline_too() {
+    let srv = RawServer::start(|s, _| {
+        drip(s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", Duration::from_millis(200));
+        After::Close
+    });
+    let client = Client::new(&raw_config(&srv.url())).unwrap();
+    let t = Instant::now();
+    let mut opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(700)), ..Default::default() };
+    let r = client.allocate_cluster(&request("deadline"), &mut opts);
+    let took = t.elapsed();
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took < Duration::from_millis(2000), "the 700 ms deadline bounds the 3 s request timeout: {took:?}");
+}
+
+#[test]
+fn non_http_bytes_are_a_network_error() {
+    for garbage in [
+        &b"SSH-2.0-OpenSSH_9.6\r\n"[..],
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        b"HTTP/1.1 abc Whatever\r\n\r\n",
+        b"HTTP/9.9 200 OK\r\n\r\n",
+        b"\0\0\0\0\0\0\0\0\r\n\r\n",
+    ] {
+        let srv = RawServer::start(move |s, _| {
+            let _ = s.write_all(garbage);
+            After::Close
+        });
+        let (r, took) = call(&srv.url(), |_| {});
+        assert_eq!(r.status, Status::Network, "{:?}: {}", String::from_utf8_lossy(garbage), r.error_message);
+        assert_eq!(r.http_status, 0);
+        assert!(!r.error_message.is_empty());
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+}
+
+#[test]
+fn close_without_answer_is_retried_then_a_network_error() {
+    let srv = RawServer::start(|_, _| After::Close);
+    let (r, took) = call(&srv.url(), |_| {});
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!(r.attempts, 3, "nothing arrived, so resending is safe");
+    assert_eq!(srv.requests(), 3);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_200_kb_header_is_refused() {
+    let srv = RawServer::start(|s, _| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nX-Huge: {}\r\nContent-Length: {}\r\n\r\n",
+            "h".repeat(200_000),
+            FULFILLED.len()
+        );
+        let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(FULFILLED.as_bytes()));
+        After::Close
+    });
+    let ((r, took), growth) = {
+        let _m = memory_lock();
+        peak_rss_growth(|| call(&srv.url(), |_| {}))
+    };
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(growth < BOUNDED_GROWTH_KIB, "RSS grew by {growth} KiB");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile 2xx bodies
+// ---------------------------------------------------------------------------------------------
+
+fn answer_200(body: Vec<u8>) -> RawServer {
+    RawServer::start(move |s, _| {
+        let _ = respond(s, "200 OK", &[("Content-Type", "application/json")], &body);
+        After::Close
+    })
+}
+
+#[test]
+fn a_json_nesting_bomb_never_overflows_the_stack() {
+    let deep = |open: &str, close: &str, n: usize| format!("{}{}", open.repeat(n), close.repeat(n));
+    for (what, body, want) in [
+        ("unclosed arrays", format!("{{\"x\":{}", "[".repeat(500_000)), Status::Protocol),
+        ("deep portMappings", format!("{{\"portMappings\":{}}}", deep("[", "]", 200_000)), Status::Protocol),
+        ("deep hostName", format!("{{\"hostName\":{}}}", deep("[", "]", 200_000)), Status::Protocol),
+        (
+            "objects as hostName",
+            format!("{{\"hostName\":{}1{}}}", "{\"a\":".repeat(100_000), "}".repeat(100_000)),
+            Status::Protocol,
+        ),
+        // serde_json skips an ignored value without recursing: a well-formed bomb in an unknown
+        // field, or in a field whose odd values fall back to a default, is harmlessly skipped.
+        (
+            "deep unknown field",
+            format!("{{\"x\":{},\"fulfillmentState\":\"Fulfilled\"}}", deep("[", "]", 400_000)),
+            Status::Ok,
+        ),
+        ("objects in an unknown field", format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000)), Status::Ok),
+        ("deep poll interval", format!("{{\"pollIntervalMilliseconds\":{}}}", deep("[", "]", 400_000)), Status::Ok),
+        (
+            "deep state",
+            format!("{{\"fulfillmentState\":{}1{}}}", "{\"a\":".repeat(100_000), "}".repeat(100_000)),
+            Status::Ok,
+        ),
+    ] {
+        assert!(body.len() <= 1 << 20, "{what}: under the cap, so the parser sees it");
+        let srv = answer_200(body.into_bytes());
+        let (r, took) = call(&srv.url(), |_| {});
+        assert_eq!(r.status, want, "{what}: {}", r.error_message);
+        assert_eq!(r.http_status, 200);
+        assert!(took < Duration::from_secs(3), "{what}: {took:?}");
+        if want == Status::Ok {
+            assert_eq!(r.poll_interval_ms, 1000, "{what}");
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_inside_strings_is_a_protocol_error() {
+    for body in [
+        &b"{\"fulfillmentState\":\"Fulfilled\",\"hostName\":\"gs-\xff\xfe.example\"}"[..],
+        b"{\"fulfillmentState\":\"Fulfilled\",\"region\":\"\xc3\x28\"}",
+        b"{\"fulfillmentState\":\"Fulfilled\",\"portMappings\":[{\"Key\":\"\xed\xa0\x80\",\"Value\":{\"internal\":1,\"external\":2}}]}",
+        b"{\"fulfillmentState\":\"Fulfilled\",\"hostName\":\"\\ud800\"}",
+        b"{\"fulfillmentState\":\"Fulfilled\",\"hostName\":\"a\\u0000b\"}",
+        b"{\"unknown\":\"\xf8\x88\x80\x80\x80\",\"fulfillmentState\":\"Fulfilled\"}",
+    ] {
+        let srv = answer_200(body.to_vec());
+        let (r, _) = call(&srv.url(), |_| {});
+        assert_eq!(r.status, Status::Protocol, "{:?}: {}", String::from_utf8_lossy(body), r.error_message);
+        assert!(!r.raw_json.contains('\0'));
+        assert_eq!(r.host_name, "", "no partial answer");
+        assert!(std::str::from_utf8(r.raw_json.as_bytes()).is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry-After, chunked encoding, polling, resets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn retry_after_of_100000_seconds_ends_at_once() {
+    let srv = RawServer::start(|s, _| {
+        let _ = respond(s, "503 Service Unavailable", &[("Retry-After", "100000")], b"{\"message\":\"busy\"}");
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_retry_policy(4, 10, 10_000).unwrap());
+    assert_eq!(r.status, Status::RetriesExhausted, "{}", r.error_message);
+    assert_eq!(r.retry_after_ms, 100_000_000);
+    assert_eq!(r.attempts, 1, "does not sleep 27 hours");
+    assert!(r.error_message.contains("busy"), "{}", r.error_message);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Absurd and hostile variants: saturated, or ignored as unparsable (then the backoff applies).
+    for (ra, want) in [
+        ("99999999999999999999999999", Status::RetriesExhausted),
+        ("-5", Status::RetriesExhausted),
+        ("1e9", Status::RetriesExhausted),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", Status::RetriesExhausted),
+    ] {
+        let srv = RawServer::start(move |s, _| {
+            let _ = respond(s, "503 Service Unavailable", &[("Retry-After", ra)], b"");
+            After::Close
+        });
+        let (r, took) = call(&srv.url(), |_| {});
+        assert_eq!(r.status, want, "{ra}: {}", r.error_message);
+        assert!(took < Duration::from_secs(3), "{ra}: {took:?}");
+    }
+}
+
+#[test]
+fn valid_chunked_200_parses() {
+    let srv = RawServer::start(|s, _| {
+        let mut out =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n".to_vec();
+        for part in FULFILLED.as_bytes().chunks(17) {
+            out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            out.extend_from_slice(part);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        let _ = s.write_all(&out);
+        After::KeepAlive
+    });
+    let (r, _) = call(&srv.url(), |_| {});
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!(r.fulfillment_state, FulfillmentState::Fulfilled);
+    assert_eq!(r.host_name, "10.0.0.7");
+    assert_eq!(r.ports.len(), 1);
+    assert_eq!(r.raw_json, FULFILLED);
+}
+
+#[test]
+fn broken_chunked_is_a_network_error() {
+    for broken in [
+        // Not a hex size.
+        &b"zz\r\n{}\r\n0\r\n\r\n"[..],
+        // The size promises more than arrives, then close.
+        b"400\r\n{\"fulfillmentState\":",
+        // No terminating chunk, then close.
+        b"2\r\n{}\r\n",
+        // Absurd size.
+        b"ffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+    ] {
+        let srv = RawServer::start(move |s, _| {
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").and_then(|_| s.write_all(broken));
+            After::Close
+        });
+        let (r, took) = call(&srv.url(), |_| {});
+        assert_eq!(r.status, Status::Network, "{:?}: {}", String::from_utf8_lossy(broken), r.error_message);
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+}
+
+fn queued_forever(interval: &'static str) -> RawServer {
+    RawServer::start(move |s, _| {
+        let body = format!(r#"{{"fulfillmentState":"Queued","pollIntervalMilliseconds":{interval}}}"#);
+        match respond(s, "200 OK", &[("Connection", "keep-alive")], body.as_bytes()) {
+            Ok(()) => After::KeepAlive,
+            Err(_) => After::Close,
+        }
+    })
+}
+
+#[test]
+fn a_zero_poll_interval_does_not_spin() {
+    for interval in ["\"0\"", "0", "\"0.0001\"", "-1", "\"-99999\""] {
+        let srv = queued_forever(interval);
+        let client = Client::new(&raw_config(&srv.url())).unwrap();
+        let t = Instant::now();
+        let mut opts =
+            CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), ..Default::default() };
+        let r = client.allocate_cluster(&request("spin"), &mut opts);
+        let took = t.elapsed();
+        assert_eq!(r.status, Status::Timeout, "{interval}: {}", r.error_message);
+        assert_eq!(r.fulfillment_state, FulfillmentState::Queued);
+        let n = srv.requests();
+        // 0 is raised to the 100 ms floor: about 10 requests in a second (negative -> 1000 ms: 1).
+        assert!((1..=12).contains(&n), "{interval}: {n} requests in {took:?}");
+        assert!(took < Duration::from_millis(2000), "{took:?}");
+    }
+}
+
+#[test]
+fn a_zero_poll_interval_does_not_spin_on_the_async_runtime_either() {
+    use gsms::runtime::{Client as RtClient, Kind};
+    let srv = queued_forever("0");
+    let mut cfg = raw_config(&srv.url());
+    cfg.callback_mode = CallbackMode::OnWorker;
+    let c = RtClient::new(&cfg).unwrap();
+    let op = c
+        .start(Kind::Allocate, request("spin"), Some(Instant::now() + Duration::from_millis(1000)), None, None)
+        .unwrap();
+    let t = Instant::now();
+    while op.take_result().is_none() && t.elapsed() < Duration::from_secs(5) {
+        thread::sleep(Duration::from_millis(10));
+    }
+    let (status, _) = op.take_result().expect("completed");
+    assert_eq!(status, Status::Timeout);
+    let n = srv.requests();
+    assert!((2..=12).contains(&n), "{n} requests");
+}
+
+#[test]
+fn a_connection_reset_mid_retry_is_retried() {
+    // 1st: 503 Retry-After 0; 2nd: RST once the request is read; 3rd: the answer.
+    let srv = RawServer::start(|s, n| match n {
+        0 => {
+            let _ = respond(s, "503 Service Unavailable", &[("Retry-After", "0")], b"");
+            After::Close
+        }
+        1 => {
+            reset(s.try_clone().unwrap());
+            After::Close
+        }
+        _ => {
+            let _ = respond(s, "200 OK", &[], FULFILLED.as_bytes());
+            After::Close
+        }
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_retry_policy(4, 10, 200).unwrap());
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!(r.attempts, 3);
+    assert_eq!(r.fulfillment_state, FulfillmentState::Fulfilled);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+
+    // Resets every time: the budget ends it with NETWORK.
+    let srv = RawServer::start(|s, n| {
+        if n == 0 {
+            let _ = respond(s, "503 Service Unavailable", &[("Retry-After", "0")], b"");
+        } else {
+            reset(s.try_clone().unwrap());
+        }
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |_| {});
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!(r.attempts, 3);
+    assert_eq!(r.http_status, 503, "the last status seen is kept");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_reset_in_the_middle_of_a_body_is_a_network_error() {
+    let srv = RawServer::start(|s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"fulfillmentState\":");
+        thread::sleep(Duration::from_millis(50));
+        reset(s.try_clone().unwrap());
+        After::Close
+    });
+    let (r, _) = call(&srv.url(), |_| {});
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!(srv.requests(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same faults through the C ABI: cancel and free never wait for a stuck request
+// ---------------------------------------------------------------------------------------------
+
+mod c_abi {
+    use super::*;
+    use gsms::ffi::client::*;
+    use gsms::ffi::config::*;
+    use gsms::ffi::gsms_status;
+    use gsms::ffi::operation::*;
+    use gsms::ffi::request::*;
+    use gsms::ffi::result::*;
+    use std::ffi::CString;
+    use std::ptr;
+
+    unsafe fn client_for(url: &str, request_ms: u32) -> *mut gsms_client {
+        unsafe {
+            let cfg = gsms_config_new();
+            let u = CString::new(url).unwrap();
+            assert_eq!(gsms_config_set_base_url(cfg, u.as_ptr()), gsms_status::GSMS_OK);
+            let t = CString::new(TOKEN).unwrap();
+            assert_eq!(gsms_config_set_auth_token(cfg, t.as_ptr()), gsms_status::GSMS_OK);
+            assert_eq!(gsms_config_set_timeouts(cfg, 2000, request_ms), gsms_status::GSMS_OK);
+            assert_eq!(gsms_config_set_retry_policy(cfg, 2, 10, 100), gsms_status::GSMS_OK);
+            let mut c = ptr::null_mut();
+            assert_eq!(gsms_client_new(cfg, &mut c), gsms_status::GSMS_OK);
+            gsms_config_free(cfg);
+            c
+        }
+    }
+
+    unsafe fn req() -> *mut gsms_cluster_request {
+        unsafe {
+            let r = gsms_cluster_request_new(TITLE);
+            let s = CString::new(session("c-abi")).unwrap();
+            assert_eq!(gsms_cluster_request_set_session_id(r, s.as_ptr()), gsms_status::GSMS_OK);
+            r
+        }
+    }
+
+    fn dripping() -> RawServer {
+        RawServer::start(|s, _| {
+            drip(s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", Duration::from_millis(200));
+            After::Close
+        })
+    }
+
+    #[test]
+    fn cancel_of_a_dripping_request_completes_at_once() {
+        let srv = dripping();
+        unsafe {
+            let c = client_for(&srv.url(), 30_000);
+            let r = req();
+            let mut op = ptr::null_mut();
+            assert_eq!(gsms_client_create_cluster_async(c, r, None, ptr::null_mut(), &mut op), gsms_status::GSMS_OK);
+            let t = Instant::now();
+            while srv.requests() == 0 && t.elapsed() < Duration::from_secs(3) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(gsms_operation_take_result(op, ptr::null_mut()), gsms_status::GSMS_PENDING);
+            let t = Instant::now();
+            assert_eq!(gsms_operation_cancel(op), gsms_status::GSMS_OK);
+            let mut res = ptr::null_mut();
+            let st = gsms_operation_take_result(op, &mut res);
+            assert_eq!(st, gsms_status::GSMS_ERR_CANCELLED, "completed by cancel itself");
+            assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+            assert_eq!(gsms_cluster_result_status(res), gsms_status::GSMS_ERR_CANCELLED);
+            gsms_cluster_result_free(res);
+            let t = Instant::now();
+            gsms_client_free(c);
+            assert!(t.elapsed() < Duration::from_millis(1000), "free does not wait for the drip: {:?}", t.elapsed());
+            gsms_operation_free(op);
+            gsms_cluster_request_free(r);
+        }
+    }
+
+    #[test]
+    fn free_with_requests_stuck_on_hostile_servers_returns_quickly() {
+        let drip_srv = dripping();
+        let silent = RawServer::start(|_, _| {
+            thread::sleep(Duration::from_secs(20));
+            After::Close
+        });
+        unsafe {
+            for url in [drip_srv.url(), silent.url()] {
+                let c = client_for(&url, 30_000);
+                let r = req();
+                let mut ops = Vec::new();
+                for _ in 0..4 {
+                    let mut op = ptr::null_mut();
+                    assert_eq!(
+                        gsms_client_allocate_cluster_async(c, r, 0, None, None, ptr::null_mut(), &mut op),
+                        gsms_status::GSMS_OK
+                    );
+                    ops.push(op);
+                }
+                thread::sleep(Duration::from_millis(200));
+                let t = Instant::now();
+                gsms_client_free(c);
+                let took = t.elapsed();
+                assert!(took < Duration::from_millis(1000), "{url}: {took:?}");
+                for op in ops {
+                    assert_eq!(gsms_operation_take_result(op, ptr::null_mut()), gsms_status::GSMS_ERR_SHUTDOWN);
+                    gsms_operation_free(op);
+                }
+                gsms_cluster_request_free(r);
+            }
+        }
+    }
+
+    #[test]
+    fn blocking_calls_through_the_c_abi_report_each_fault() {
+        let truncated = RawServer::start(|s, _| {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");
+            After::Close
+        });
+        let garbage = RawServer::start(|s, _| {
+            let _ = s.write_all(b"\x00\x01garbage\r\n\r\n");
+            After::Close
+        });
+        let bomb = answer_200(format!("{{\"x\":{}", "[".repeat(10_000)).into_bytes());
+        for (srv, want) in [
+            (&truncated, gsms_status::GSMS_ERR_NETWORK),
+            (&garbage, gsms_status::GSMS_ERR_NETWORK),
+            (&bomb, gsms_status::GSMS_ERR_PROTOCOL),
+        ] {
+            unsafe {
+                let c = client_for(&srv.url(), 3000);
+                let r = req();
+                let mut out = ptr::null_mut();
+                let st = gsms_client_create_cluster(c, r, &mut out);
+                assert_eq!(st, want);
+                assert!(!out.is_null(), "a result with the error details");
+                assert_eq!(gsms_cluster_result_status(out), want);
+                let msg = std::ffi::CStr::from_ptr(gsms_cluster_result_error_message(out));
+                assert!(!msg.to_bytes().is_empty());
+                let last = std::ffi::CStr::from_ptr(gsms::ffi::gsms_last_error_message());
+                assert_eq!(last, msg, "the thread's last error is the call's message");
+                gsms_cluster_result_free(out);
+                gsms_cluster_request_free(r);
+                gsms_client_free(c);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silence, interim answers and ambiguous framing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_silent_server_ends_at_the_request_timeout() {
+    let srv = RawServer::start(|_, _| {
+        thread::sleep(Duration::from_secs(10));
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_timeouts(2000, 800).unwrap());
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took >= Duration::from_millis(700) && took < Duration::from_millis(2500), "{took:?}");
+    assert_eq!(r.attempts, 1);
+}
+
+#[test]
+fn an_endless_stream_of_interim_answers_ends_at_the_request_timeout() {
+    let srv = RawServer::start(|s, _| {
+        for _ in 0..1000 {
+            if s.write_all(b"HTTP/1.1 102 Processing\r\n\r\n").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        After::Close
+    });
+    let (r, took) = call(&srv.url(), |c| c.set_timeouts(2000, 800).unwrap());
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took >= Duration::from_millis(700) && took < Duration::from_millis(2500), "{took:?}");
+}
+
+#[test]
+fn ambiguous_framing_never_yields_a_wrong_answer() {
+    let body = FULFILLED;
+    for (what, head) in [
+        ("two different Content-Length", format!("Content-Length: {}\r\nContent-Length: 5\r\n", body.len())),
+        ("negative Content-Length", "Content-Length: -1\r\n".to_string()),
+        ("non-numeric Content-Length", "Content-Length: abc\r\n".to_string()),
+        ("huge Content-Length", "Content-Length: 99999999999999999999999\r\n".to_string()),
+        ("chunked and Content-Length", format!("Transfer-Encoding: chunked\r\nContent-Length: {}\r\n", body.len())),
+        ("unknown transfer coding", "Transfer-Encoding: gzip\r\n".to_string()),
+        ("header without colon", format!("Content-Length: {}\r\nBroken header line\r\n", body.len())),
+        ("obsolete line folding", format!("Content-Length: {}\r\nX-A: a\r\n b\r\n", body.len())),
+    ] {
+        let head2 = head.clone();
+        let srv = RawServer::start(move |s, _| {
+            let chunked = head2.contains("chunked");
+            let payload = if chunked { format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len()) } else { body.to_string() };
+            let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n{head2}Connection: close\r\n\r\n{payload}").as_bytes());
+            After::Close
+        });
+        let (r, took) = call(&srv.url(), |_| {});
+        // Either refused, or the whole, correct answer: never a half-read or mis-framed one.
+        match r.status {
+            Status::Ok => {
+                assert_eq!(r.raw_json, body, "{what}");
+                assert_eq!(r.host_name, "10.0.0.7", "{what}");
+            }
+            Status::Network | Status::Protocol => assert!(!r.error_message.is_empty(), "{what}"),
+            s => panic!("{what}: unexpected {s:?}: {}", r.error_message),
+        }
+        assert!(took < Duration::from_secs(3), "{what}: {took:?}");
+        eprintln!("{what}: {:?}", r.status);
+    }
+}
+
+#[test]
+fn server_messages_cannot_inject_log_lines_or_grow_without_bound() {
+    let long = "m".repeat(60_000);
+    for body in [
+        r#"{"code":400,"message":"bad\n2026-01-01 [ERROR] forged line\r\n\u001b[31mred\u0000nul"}"#.to_string(),
+        format!(r#"{{"message":"{long}"}}"#),
+        format!("plain\ntext\r\n\x1b[2J{long}"),
+    ] {
+        let srv = RawServer::start(move |s, _| {
+            let _ = respond(s, "400 Bad Request", &[], body.as_bytes());
+            After::Close
+        });
+        let mut cfg = raw_config(&srv.url());
+        let lines = capture_logs(&mut cfg, LogLevel::Trace);
+        let r = create(&Client::new(&cfg).unwrap(), &request("inject"));
+        assert_eq!(r.status, Status::HttpStatus);
+        assert!(!r.error_message.chars().any(char::is_control), "{:?}", r.error_message);
+        assert!(r.error_message.len() < 1024, "message of {} bytes", r.error_message.len());
+        for l in lines.lock().unwrap().iter() {
+            assert!(!l.chars().any(char::is_control), "a log line carries a control character: {l:?}");
+            assert!(l.len() < 2048, "a log line of {} bytes", l.len());
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The panic boundary, proven: with the `test-hooks` feature, `arm_panic()` makes the next exported
+//! call panic inside its `guard`. Every function of include/gsms.h is called armed: it returns its
+//! documented fallback (GSMS_ERR_INTERNAL, NULL, 0, "" or UNKNOWN), gsms_last_error_message()
+//! names the panic, and the process lives on: the same call unarmed works.
+//!
+//! Run with `cargo test --features test-hooks --test panic_boundary` (Cargo.toml marks it
+//! required-features, so a plain `cargo test` skips it).
+
+#[allow(unused_imports)]
+mod common;
+
+use std::collections::BTreeSet;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use gsms::ffi::client::*;
+use gsms::ffi::config::*;
+use gsms::ffi::operation::*;
+use gsms::ffi::request::*;
+use gsms::ffi::result::*;
+use gsms::ffi::status::*;
+use gsms::ffi::test_hooks::arm_panic;
+use gsms::ffi::{gsms_fulfillment_state, gsms_last_error_message, gsms_status};
+
+use gsms_status::*;
+
+/// What an exported function returned, by C return type.
+#[derive(Debug, PartialEq)]
+enum Out {
+    Status(gsms_status),
+    Ptr(bool),   // is NULL
+    Str(String), // const char *
+    Num(u64),    // uint32_t, uint16_t, size_t
+    State(gsms_fulfillment_state),
+    Unit,
+}
+
+impl Out {
+    fn is_fallback(&self) -> bool {
+        match self {
+            Out::Status(s) => *s == GSMS_ERR_INTERNAL,
+            Out::Ptr(null) => *null,
+            Out::Str(s) => s.is_empty(),
+            Out::Num(n) => *n == 0,
+            Out::State(s) => *s == gsms_fulfillment_state::GSMS_FULFILLMENT_UNKNOWN,
+            Out::Unit => true,
+        }
+    }
+}
+
+unsafe fn s(p: *const c_char) -> Out {
+    assert!(!p.is_null(), "a string return is never NULL, even from a caught panic");
+    Out::Str(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(gsms_last_error_message()) }.to_string_lossy().into_owned()
+}
+
+/// Live handles the cases work on.
+struct Fx {
+    cfg: *mut gsms_config,
+    client: *mut gsms_client,
+    req: *mut gsms_cluster_request,
+    result: *mut gsms_cluster_result,
+    op: *mut gsms_operation,
+    url: CString,
+}
+
+static SINK_OUTCOMES: Mutex<Vec<(Out, Out, String)>> = Mutex::new(Vec::new());
+
+/// A token provider that calls gsms_token_sink_set armed, then unarmed.
+unsafe extern "C" fn provider(_: *mut c_void, _: u32, sink: *mut gsms_token_sink) -> u32 {
+    unsafe {
+        arm_panic();
+        let armed = Out::Status(gsms_token_sink_set(sink, c"XBL3.0 x=1;t".as_ptr()));
+        let msg = last_error();
+        let unarmed = Out::Status(gsms_token_sink_set(sink, c"XBL3.0 x=1;t".as_ptr()));
+        SINK_OUTCOMES.lock().unwrap().push((armed, unarmed, msg));
+    }
+    0
+}
+
+unsafe extern "C" fn on_done(_: *mut c_void, _: gsms_status, _: *const gsms_cluster_result) {}
+unsafe extern "C" fn on_log(_: *mut c_void, _: gsms_log_level, _: *const c_char) {}
+
+/// Calls one exported function by name with valid arguments. Constructors' results are freed.
+unsafe fn call(name: &str, fx: &Fx) -> Out {
+    unsafe {
+        let ok = c"ok".as_ptr();
+        let sess = CString::new(session("panic")).unwrap();
+        match name {
+            "gsms_last_error_message" => s(gsms_last_error_message()),
+            "gsms_abi_version" => Out::Num(gsms_abi_version().into()),
+            "gsms_version_string" => s(gsms_version_string()),
+            "gsms_status_name" => s(gsms_status_name(0)),
+            "gsms_config_new" => {
+                let c = gsms_config_new();
+                gsms_config_free(c);
+                Out::Ptr(c.is_null())
+            }
+            "gsms_config_free" => {
+                gsms_config_free(ptr::null_mut());
+                Out::Unit
+            }
+            "gsms_config_set_base_url" => Out::Status(gsms_config_set_base_url(fx.cfg, fx.url.as_ptr())),
+            "gsms_config_set_user_agent" => Out::Status(gsms_config_set_user_agent(fx.cfg, ok)),
+            "gsms_config_set_timeouts" => Out::Status(gsms_config_set_timeouts(fx.cfg, 1000, 2000)),
+            "gsms_config_set_retry_policy" => Out::Status(gsms_config_set_retry_policy(fx.cfg, 2, 1, 10)),
+            "gsms_config_set_auth_token" => Out::Status(gsms_config_set_auth_token(fx.cfg, c"XBL3.0 x=1;t".as_ptr())),
+            "gsms_config_set_xbl_token" => Out::Status(gsms_config_set_xbl_token(fx.cfg, ok, ok)),
+            "gsms_config_set_token_provider" => {
+                Out::Status(gsms_config_set_token_provider(fx.cfg, None, ptr::null_mut()))
+            }
+            "gsms_config_set_log_callback" => {
+                Out::Status(gsms_config_set_log_callback(fx.cfg, Some(on_log), ptr::null_mut(), 1))
+            }
+            "gsms_config_set_callback_mode" => Out::Status(gsms_config_set_callback_mode(fx.cfg, 1)),
+            "gsms_config_set_worker_threads" => Out::Status(gsms_config_set_worker_threads(fx.cfg, 1)),
+            "gsms_config_set_ca_bundle_path" => {
+                // An unreadable path: INVALID_ARGUMENT unarmed, INTERNAL armed.
+                Out::Status(gsms_config_set_ca_bundle_path(fx.cfg, c"/nonexistent/ca.pem".as_ptr()))
+            }
+            "gsms_token_sink_set" => Out::Unit, // called inside a provider: see the test
+            "gsms_client_new" => {
+                let mut c = ptr::null_mut();
+                let st = gsms_client_new(fx.cfg, &mut c);
+                gsms_client_free(c);
+                Out::Status(st)
+            }
+            "gsms_client_free" => {
+                gsms_client_free(ptr::null_mut());
+                Out::Unit
+            }
+            "gsms_client_set_auth_token" => {
+                Out::Status(gsms_client_set_auth_token(fx.client, c"XBL3.0 x=1;t".as_ptr()))
+            }
+            "gsms_client_dispatch" => Out::Num(gsms_client_dispatch(fx.client, 0).into()),
+            "gsms_client_warmup" => Out::Status(gsms_client_warmup(fx.client)),
+            "gsms_client_create_cluster" => {
+                let mut r = ptr::null_mut();
+                let st = gsms_client_create_cluster(fx.client, fx.req, &mut r);
+                gsms_cluster_result_free(r);
+                Out::Status(st)
+            }
+            "gsms_client_allocate_cluster" => {
+                let mut r = ptr::null_mut();
+                let st = gsms_client_allocate_cluster(fx.client, fx.req, 5000, &mut r);
+                gsms_cluster_result_free(r);
+                Out::Status(st)
+            }
+            "gsms_client_create_cluster_async" => {
+                let mut op = ptr::null_mut();
+                let st = gsms_client_create_cluster_async(fx.client, fx.req, Some(on_done), ptr::null_mut(), &mut op);
+                gsms_operation_free(op);
+                Out::Status(st)
+            }
+            "gsms_client_allocate_cluster_async" => {
+                let mut op = ptr::null_mut();
+                let st = gsms_client_allocate_cluster_async(fx.client, fx.req, 0, None, None, ptr::null_mut(), &mut op);
+                gsms_operation_free(op);
+                Out::Status(st)
+            }
+            "gsms_operation_cancel" => Out::Status(gsms_operation_cancel(fx.op)),
+            "gsms_operation_free" => {
+                gsms_operation_free(ptr::null_mut());
+                Out::Unit
+            }
+            "gsms_operation_take_result" => {
+                let mut r = ptr::null_mut();
+                let st = gsms_operation_take_result(fx.op, &mut r);
+                gsms_cluster_result_free(r);
+                Out::Status(st)
+            }
+            "gsms_cluster_request_new" => {
+                let r = gsms_cluster_request_new(1);
+                gsms_cluster_request_free(r);
+                Out::Ptr(r.is_null())
+            }
+            "gsms_cluster_request_free" => {
+                gsms_cluster_request_free(ptr::null_mut());
+                Out::Unit
+            }
+            "gsms_cluster_request_set_session_id" => {
+                Out::Status(gsms_cluster_request_set_session_id(fx.req, sess.as_ptr()))
+            }
+            // Nothing may run before the function under test: the first exported call takes the armed panic.
+            "gsms_cluster_request_set_session" => Out::Status(gsms_cluster_request_set_session(fx.req, ok, ok, ok)),
+            "gsms_cluster_request_set_abort_if_queued" => {
+                Out::Status(gsms_cluster_request_set_abort_if_queued(fx.req, 0))
+            }
+            "gsms_cluster_result_status" => Out::Status(gsms_cluster_result_status(fx.result)),
+            "gsms_cluster_result_fulfillment_state" => Out::State(gsms_cluster_result_fulfillment_state(fx.result)),
+            "gsms_cluster_result_poll_interval_ms" => Out::Num(gsms_cluster_result_poll_interval_ms(fx.result).into()),
+            "gsms_cluster_result_host_name" => s(gsms_cluster_result_host_name(fx.result)),
+            "gsms_cluster_result_region" => s(gsms_cluster_result_region(fx.result)),
+            "gsms_cluster_result_secure_context" => s(gsms_cluster_result_secure_context(fx.result)),
+            "gsms_cluster_result_correlation_id" => s(gsms_cluster_result_correlation_id(fx.result)),
+            "gsms_cluster_result_error_message" => s(gsms_cluster_result_error_message(fx.result)),
+            "gsms_cluster_result_raw_json" => s(gsms_cluster_result_raw_json(fx.result)),
+            "gsms_cluster_result_port_count" => Out::Num(gsms_cluster_result_port_count(fx.result) as u64),
+            "gsms_cluster_result_port" => {
+                let mut name: *const c_char = ptr::null();
+                let (mut a, mut b) = (0u32, 0u32);
+                let st = gsms_cluster_result_port(fx.result, 0, &mut name, &mut a, &mut b);
+                if st == GSMS_ERR_INTERNAL {
+                    assert!(name.is_null() && a == 0 && b == 0, "no out-pointer written by a caught panic");
+                }
+                Out::Status(st)
+            }
+            "gsms_cluster_result_http_status" => Out::Num(gsms_cluster_result_http_status(fx.result).into()),
+            "gsms_cluster_result_attempts" => Out::Num(gsms_cluster_result_attempts(fx.result).into()),
+            "gsms_cluster_result_retry_after_ms" => Out::Num(gsms_cluster_result_retry_after_ms(fx.result).into()),
+            "gsms_cluster_result_clone" => {
+                let c = gsms_cluster_result_clone(fx.result);
+                gsms_cluster_result_free(c);
+                Out::Ptr(c.is_null())
+            }
+            "gsms_cluster_result_free" => {
+                gsms_cluster_result_free(ptr::null_mut());
+                Out::Unit
+            }
+            other => panic!("{other} is exported by include/gsms.h but this test does not call it: add it to `call`"),
+        }
+    }
+}
+
+/// The exported functions, read from the generated header (so a new one fails this test until it
+/// is added to `call`).
+fn exported_functions() -> Vec<String> {
+    let h = include_str!(concat!(env!("OUT_DIR"), "/gsms.h"));
+    let body = &h[h.find("extern \"C\" {").expect("extern C block")..];
+    let mut names = BTreeSet::new();
+    let mut in_comment = false;
+    for line in body.lines() {
+        let t = line.trim_start();
+        if t.starts_with("/*") {
+            in_comment = true;
+        }
+        if in_comment {
+            in_comment = !t.contains("*/");
+            continue;
+        }
+        if t.starts_with("typedef") || t.starts_with('#') {
+            continue;
+        }
+        // The identifier right before the first '(' of a line is a function name.
+        if let Some(j) = line.find('(') {
+            let before = &line[..j];
+            let start = before.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+            let name = &before[start..];
+            if name.starts_with("gsms_") {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// Only one test arms the hook at a time (the flag is process-wide).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn quiet_test_hook_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("");
+        if !msg.contains("test hook") && !msg.contains("provider panicked") {
+            default(info);
+        }
+    }));
+}
+
+#[test]
+fn every_exported_function_survives_a_panic_inside() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    quiet_test_hook_panics();
+    let emu = emulator(|c| c.servers_per_title = 100);
+    let names = exported_functions();
+    assert!(names.len() >= 50, "parsed {} functions from the header", names.len());
+    unsafe {
+        let url = CString::new(emu.base_url()).unwrap();
+        let cfg = gsms_config_new();
+        assert_eq!(gsms_config_set_base_url(cfg, url.as_ptr()), GSMS_OK);
+        assert_eq!(gsms_config_set_auth_token(cfg, CString::new(TOKEN).unwrap().as_ptr()), GSMS_OK);
+        let mut client = ptr::null_mut();
+        assert_eq!(gsms_client_new(cfg, &mut client), GSMS_OK);
+        let req = gsms_cluster_request_new(TITLE);
+        let sess = CString::new(session("fixture")).unwrap();
+        assert_eq!(gsms_cluster_request_set_session_id(req, sess.as_ptr()), GSMS_OK);
+        let mut result = ptr::null_mut();
+        assert_eq!(gsms_client_create_cluster(client, req, &mut result), GSMS_OK);
+        let mut op = ptr::null_mut();
+        assert_eq!(gsms_client_create_cluster_async(client, req, None, ptr::null_mut(), &mut op), GSMS_OK);
+        let fx = Fx { cfg, client, req, result, op, url };
+
+        let mut walked = 0;
+        for name in &names {
+            if name == "gsms_token_sink_set" {
+                continue;
+            }
+            arm_panic();
+            let armed = call(name, &fx);
+            let msg = last_error();
+            assert!(armed.is_fallback(), "{name}: armed call returned {armed:?}, not its fallback");
+            if name != "gsms_last_error_message" {
+                assert!(msg.contains("panic"), "{name}: gsms_last_error_message() = {msg:?}");
+            } else {
+                assert_eq!(armed, Out::Str(String::new()));
+                assert!(msg.contains("panic"), "the next call reads the panic message: {msg:?}");
+            }
+            // The process lives on and the same call works unarmed.
+            let again = call(name, &fx);
+            assert_ne!(again, Out::Status(GSMS_ERR_INTERNAL), "{name}: still failing after the panic");
+            walked += 1;
+        }
+        assert_eq!(walked, names.len() - 1);
+
+        // gsms_token_sink_set is only callable inside a token provider.
+        let pcfg = gsms_config_new();
+        assert_eq!(gsms_config_set_base_url(pcfg, fx.url.as_ptr()), GSMS_OK);
+        assert_eq!(gsms_config_set_token_provider(pcfg, Some(provider), ptr::null_mut()), GSMS_OK);
+        let mut pclient = ptr::null_mut();
+        assert_eq!(gsms_client_new(pcfg, &mut pclient), GSMS_OK);
+        let mut r = ptr::null_mut();
+        assert_eq!(gsms_client_create_cluster(pclient, req, &mut r), GSMS_OK, "the provider recovered");
+        gsms_cluster_result_free(r);
+        let outcomes = SINK_OUTCOMES.lock().unwrap();
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].0, Out::Status(GSMS_ERR_INTERNAL));
+        assert_eq!(outcomes[0].1, Out::Status(GSMS_OK));
+        assert!(outcomes[0].2.contains("panic"), "{}", outcomes[0].2);
+        gsms_client_free(pclient);
+        gsms_config_free(pcfg);
+
+        // Handles still work after all of that, and free cleanly.
+        let mut st = gsms_operation_take_result(fx.op, ptr::null_mut());
+        let t = Instant::now();
+        while st == GSMS_PENDING && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+            st = gsms_operation_take_result(fx.op, ptr::null_mut());
+        }
+        assert!(
+            st == GSMS_OK || st == GSMS_ERR_CANCELLED,
+            "{}",
+            CStr::from_ptr(gsms_status_name(st as u32)).to_str().unwrap()
+        );
+        gsms_operation_free(fx.op);
+        gsms_cluster_result_free(fx.result);
+        gsms_cluster_request_free(fx.req);
+        gsms_client_free(fx.client);
+        gsms_config_free(fx.cfg);
+    }
+}
+
+/// A panic below the boundary on a worker thread (a Rust token provider that panics) completes the
+/// operation with Internal, and the worker lives on to run the next one.
+#[test]
+fn a_panic_on_a_worker_completes_the_operation_with_internal() {
+    use gsms::core::TokenProvider;
+    use gsms::runtime::{Client as RtClient, Kind};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    quiet_test_hook_panics();
+    struct Flaky(AtomicU32);
+    impl TokenProvider for Flaky {
+        fn token(&self, _: bool) -> Result<String, String> {
+            if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("provider panicked (on purpose)");
+            }
+            Ok(TOKEN.to_string())
+        }
+    }
+    let emu = emulator(|_| {});
+    let mut cfg = config(&emu);
+    cfg.set_worker_threads(1).unwrap();
+    cfg.token_provider = Some(Arc::new(Flaky(AtomicU32::new(0))));
+    let c = RtClient::new(&cfg).unwrap();
+    let wait = |op: &gsms::runtime::Operation| {
+        let t = Instant::now();
+        loop {
+            if let Some(v) = op.take_result() {
+                return v;
+            }
+            assert!(t.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    let first = c.start(Kind::Create, request("p1"), None, None, None).unwrap();
+    let (st, r) = wait(&first);
+    assert_eq!(st, Status::Internal);
+    assert!(r.unwrap().error_message.contains("panic"));
+    let second = c.start(Kind::Create, request("p2"), None, None, None).unwrap();
+    assert_eq!(wait(&second).0, Status::Ok, "the single worker survived");
+    c.shutdown();
+}
