@@ -269,7 +269,8 @@ extern "C" {
 const char *gsms_last_error_message(void);
 
 /**
- * Creates a client from `cfg` (which may be freed afterwards) and starts its worker threads.
+ * Creates a client from `cfg` (which may be freed afterwards). Its worker threads start with its
+ * first asynchronous call; a client used only for blocking calls has none.
  * On GSMS_OK, `*out_client` is caller owns; free with gsms_client_free.
  */
 gsms_status gsms_client_new(const struct gsms_config *cfg, struct gsms_client **out_client);

@@ -20,14 +20,14 @@ cd "$ROOT"
 . scripts/lib.sh
 
 need nginx nginx-light gcc gcc curl-config libcurl4-openssl-dev openssl openssl taskset util-linux \
-  valgrind valgrind hyperfine hyperfine python3 python3 strip binutils
+  valgrind valgrind hyperfine hyperfine python3 python3 strip binutils strace strace
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need update-ca-certificates ca-certificates
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-  ROUNDS=2 WARM_N=2000 COLD_N=100 ASYNC_N=2000 TPUT_N=5000 MEM_N=20000 CANCEL_N=20 FREE_N=10 WARMUP_N=5 CG=0
+  ROUNDS=2 WARM_N=2000 COLD_N=300 COLD_TLS_N=100 CURL_BUNDLE_N=20 ASYNC_N=2000 TPUT_N=5000 MEM_N=20000 CANCEL_N=20 FREE_N=10 WARMUP_N=5 CG=0
 else
-  ROUNDS=5 WARM_N=5000 COLD_N=200 ASYNC_N=5000 TPUT_N=20000 MEM_N=100000 CANCEL_N=50 FREE_N=20 WARMUP_N=15 CG=1
+  ROUNDS=7 WARM_N=5000 COLD_N=1000 COLD_TLS_N=200 CURL_BUNDLE_N=30 ASYNC_N=5000 TPUT_N=20000 MEM_N=100000 CANCEL_N=50 FREE_N=20 WARMUP_N=15 CG=1
 fi
 if [ "$(nproc)" -ge 2 ]; then
   SERVER_CPU=1 CLIENT_CPU=0
@@ -45,13 +45,22 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 mkdir -p "$OUT"
 RESULTS="$OUT/results.txt"
 : >"$RESULTS"
 log() { echo "# $*" | tee -a "$RESULTS"; }
-run() { # run CMD...: prints the command, appends its RESULT lines to the results file
+FAILED=0
+run() { # run CMD...: appends the command and its output to the results file, shows its RESULT lines
   echo "+ $*" >>"$RESULTS"
-  "$@" 2>&1 | tee -a "$RESULTS" | grep -E '^RESULT' || true
+  local rc=0
+  "$@" >"$TMP/run.out" 2>&1 || rc=$?
+  cat "$TMP/run.out" >>"$RESULTS"
+  grep -E '^RESULT' "$TMP/run.out" || true
+  if [ "$rc" != 0 ]; then
+    echo "FAILED (exit $rc): $*" | tee -a "$RESULTS"
+    FAILED=1
+  fi
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -70,11 +79,27 @@ log "pinning: servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU; rounds=$RO
 # ---- build the shipped artifacts (LTO really applies only when crate-type is given alone) ----
 log "build: cargo rustc --release --lib -p gsms --crate-type cdylib (then staticlib)"
 cargo build --quiet --release -p gsms-emulator
+cargo build --quiet -p gsms
+mkdir -p "$TMP/lib" "$TMP/dev"
+cp target/debug/libgsms.so "$TMP/dev/"
+if [ "${BENCH_ALL_PROFILES:-0}" = 1 ]; then
+  # What a plain `cargo build --release` gives (rlib among the crate types: LTO dropped), and
+  # opt-level 3 with LTO, for the size table.
+  cargo build --quiet --release -p gsms
+  cp target/release/libgsms.so "$TMP/lib/libgsms-cargo-build-release.so"
+  cargo rustc --quiet --release --lib -p gsms --crate-type cdylib --config 'profile.release.opt-level=3'
+  cp target/release/libgsms.so "$TMP/lib/libgsms-opt3-lto.so"
+fi
 cargo rustc --quiet --release --lib -p gsms --crate-type cdylib
-mkdir -p "$TMP/lib"
 cp target/release/libgsms.so "$TMP/lib/"
 cargo rustc --quiet --release --lib -p gsms --crate-type staticlib
 cp target/release/libgsms.a "$TMP/lib/"
+ALLOC_BENCH=$(cargo bench --no-run -p gsms --bench alloc_per_call --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "alloc_per_call" and m.get("executable"):
+        print(m["executable"])')
 bash scripts/build_benches.sh "$TMP/lib" "$TMP/bin" >/dev/null
 BG="$TMP/bin/bench_gsms" BC="$TMP/bin/bench_curl"
 log "build done after $((SECONDS - T0)) s"
@@ -161,13 +186,14 @@ for r in $(seq 1 "$ROUNDS"); do
       run $CLIENT "$BC" warm "$HTTP" "$WARM_N"
       run $CLIENT "$BC" warm "$HTTPS" "$WARM_N" "$C/curl-bundle.pem"
       run $CLIENT "$BC" cold "$HTTP" "$COLD_N"
-      run $CLIENT "$BC" cold "$HTTPS" "$COLD_N" "$C/curl-bundle.pem"
-      BENCH_LABEL=libcurl-1root run $CLIENT "$BC" cold "$HTTPS" "$COLD_N" "$C/ca.pem"
+      # OpenSSL 3 takes ~50 ms to load the system bundle: fewer calls, same p50.
+      run $CLIENT "$BC" cold "$HTTPS" "$CURL_BUNDLE_N" "$C/curl-bundle.pem"
+      BENCH_LABEL=libcurl-1root run $CLIENT "$BC" cold "$HTTPS" "$COLD_TLS_N" "$C/ca.pem"
     else
       run $CLIENT "$BG" warm "$HTTP" "$WARM_N"
       run $CLIENT "$BG" warm "$HTTPS" "$WARM_N" "$C/ca.pem"
       run $CLIENT "$BG" cold "$HTTP" "$COLD_N"
-      run $CLIENT "$BG" cold "$HTTPS" "$COLD_N" "$C/ca.pem"
+      run $CLIENT "$BG" cold "$HTTPS" "$COLD_TLS_N" "$C/ca.pem"
     fi
   done
 done
@@ -185,8 +211,9 @@ for r in json.load(open(sys.argv[1]))["results"]:
 EOF
 
 # ---- 4: the game thread: async start, dispatch, cancel, free with stuck requests ----
-log "async start / dispatch (ON_DISPATCH, nginx HTTP)"
+log "async start / dispatch (ON_DISPATCH, nginx HTTP): client pinned to one core, then allowed both"
 run $CLIENT "$BG" async "$HTTP" "$ASYNC_N"
+BENCH_LABEL=libgsms-2cores run taskset -c 0,1 "$BG" async "$HTTP" "$ASYNC_N"
 log "cancel latency and free latency, requests stuck on a listener that never answers"
 run $CLIENT "$BG" cancel "$CANCEL_N"
 run $CLIENT "$BG" free "$FREE_N" 8
@@ -208,6 +235,8 @@ done
 log "memory (nginx HTTP): idle client, per in-flight operation, after $MEM_N calls"
 run $CLIENT "$BG" mem "$HTTP" "$MEM_N"
 run $CLIENT "$BC" mem "$HTTP" "$MEM_N"
+log "allocations per call, counted by a counting global allocator (benches/alloc_per_call.rs)"
+GSMS_BENCH_URL=$HTTP GSMS_BENCH_CALLS=$((MEM_N / 2)) run $CLIENT "$ALLOC_BENCH" --bench
 log "peak RSS of $WARM_N warm HTTPS calls (/usr/bin/time -v)"
 for who in curl gsms; do
   if [ $who = curl ]; then cmd=("$BC" warm "$HTTPS" "$WARM_N" "$C/curl-bundle.pem"); else cmd=("$BG" warm "$HTTPS" "$WARM_N" "$C/ca.pem"); fi
@@ -232,20 +261,42 @@ if [ "$CG" = 1 ]; then
   done
 fi
 
+# ---- system calls per warm request (strace -f -c), and threads started per request ----
+log "strace: system calls per warm request = (calls(1200 requests) - calls(200 requests)) / 1000"
+for proto in http https; do
+  if [ $proto = http ]; then url=$HTTP; else url=$HTTPS; fi
+  for who in curl gsms; do
+    if [ $who = curl ]; then bin=$BC ca=$C/curl-bundle.pem; else bin=$BG ca=$C/ca.pem; fi
+    tot=() clo=() snd=()
+    for n in 200 1200; do
+      strace -f -c -o "$TMP/st.txt" "$bin" warm "$url" $n "$ca" >/dev/null
+      tot+=("$(awk '$NF=="total"{print $4}' "$TMP/st.txt")")
+      clo+=("$(awk '$NF ~ /^clone/{s+=$4} END{print s+0}' "$TMP/st.txt")")
+      snd+=("$(awk '$NF ~ /^(sendto|write|sendmsg|writev)$/{s+=$4} END{print s+0}' "$TMP/st.txt")")
+    done
+    echo "RESULT lib$who strace_warm_$proto syscalls_per_request=$(python3 -c "print(round(((${tot[1]})-(${tot[0]}))/1000,2))") writes_per_request=$(python3 -c "print(round(((${snd[1]})-(${snd[0]}))/1000,2))") threads_started_per_request=$(python3 -c "print(round(((${clo[1]})-(${clo[0]}))/1000,3))")" | tee -a "$RESULTS"
+  done
+done
+
 # ---- 7: sizes ----
 log "sizes (stripped with strip --strip-all)"
 sz() { strip --strip-all -o "$TMP/s" "$1" && stat -c %s "$TMP/s"; }
-echo "RESULT size libgsms.so release-cdylib-lto bytes=$(sz "$TMP/lib/libgsms.so")" | tee -a "$RESULTS"
+size() { echo "RESULT size $1 bytes=$(sz "$2")" | tee -a "$RESULTS"; }
+size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-s)" "$TMP/lib/libgsms.so"
 gcc -std=c99 -O2 -Iinclude samples/c/allocate.c "$TMP/lib/libgsms.a" -lpthread -ldl -lm -o "$TMP/allocate_static"
-echo "RESULT size allocate(static libgsms.a) release-staticlib-lto bytes=$(sz "$TMP/allocate_static")" | tee -a "$RESULTS"
-if [ -f target/debug/libgsms.so ]; then
-  echo "RESULT size libgsms.so dev bytes=$(sz target/debug/libgsms.so)" | tee -a "$RESULTS"
-fi
+size "allocate(static-libgsms.a):release(cargo-rustc-staticlib,lto,opt-s)" "$TMP/allocate_static"
+gcc -std=c99 -O2 -Iinclude samples/c/allocate.c -L"$TMP/lib" -lgsms -o "$TMP/allocate_dynamic"
+size "allocate(dynamic):gcc-O2" "$TMP/allocate_dynamic"
+size "libgsms.so:dev(cargo-build)" "$TMP/dev/libgsms.so"
+[ -f "$TMP/lib/libgsms-cargo-build-release.so" ] &&
+  size "libgsms.so:release(cargo-build,rlib-in-crate-types:lto-dropped,opt-s)" "$TMP/lib/libgsms-cargo-build-release.so"
+[ -f "$TMP/lib/libgsms-opt3-lto.so" ] && size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-3)" "$TMP/lib/libgsms-opt3-lto.so"
 for l in libcurl.so.4 libssl.so.3 libcrypto.so.3; do
   f=$(ldconfig -p | awk -v l="$l" '$1==l && /x86-64/{print $NF; exit}')
-  [ -n "$f" ] && echo "RESULT size $l system bytes=$(stat -L -c %s "$f")" | tee -a "$RESULTS"
+  [ -n "$f" ] && echo "RESULT size $l:debian(already-stripped) bytes=$(stat -L -c %s "$f")" | tee -a "$RESULTS"
 done
 
 log "total time $((SECONDS - T0)) s"
 echo
-python3 "$ROOT/benches/summarize.py" "$RESULTS"
+python3 "$ROOT/benches/summarize.py" "$RESULTS" | tee "$OUT/summary.md"
+[ "$FAILED" = 0 ] || { echo "some benchmark programs failed: see $RESULTS"; exit 1; }

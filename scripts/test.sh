@@ -30,9 +30,10 @@ suite() {
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
-[ -f scripts/test_headers.sh ] && suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
-[ -f scripts/test_samples.sh ] && suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
-[ -f scripts/test_extra.sh ] && suite "hardening extras" bash scripts/test_extra.sh
+suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
+suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
+suite "benchmark programs compile (not run: timings are noisy here)" bash scripts/build_benches.sh
+suite "hardening extras (panic boundary, NULL walk + valgrind, soak, miri, fuzz)" bash scripts/test_extra.sh
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed suite: %s\n' "${failures[@]}"

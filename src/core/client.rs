@@ -14,6 +14,14 @@ use super::validate;
 
 /// Smallest wait between two polls, whatever the service says.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Largest wait between two polls: a broken answer (say 4294967295 ms) must not park an
+/// allocation for weeks when the caller gave no deadline. Five times the peer's recorded 60 s.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How long to wait before the next poll, given the service's `pollIntervalMilliseconds`.
+pub fn poll_wait(poll_interval_ms: u32) -> Duration {
+    Duration::from_millis(poll_interval_ms.into()).clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
+}
 
 /// What an allocation does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +210,7 @@ impl Client {
         if let Some(cb) = opts.on_progress.as_mut() {
             cb(result);
         }
-        let wait = Duration::from_millis(result.poll_interval_ms.into()).max(MIN_POLL_INTERVAL);
+        let wait = poll_wait(result.poll_interval_ms);
         if let Some(d) = opts.deadline {
             if Instant::now() + wait > d {
                 result.status = Status::Timeout;
@@ -286,7 +294,7 @@ impl Client {
             tries += 1;
             result.attempts += 1;
             let started = Instant::now();
-            let outcome = http::post(&self.agent, url, body, auth.as_deref(), timeout);
+            let outcome = http::post(&self.agent, url, body, auth.as_deref(), timeout, self.request_timeout);
             let ms = started.elapsed().as_secs_f64() * 1e3;
             let reply = match outcome {
                 Err(e) => {
@@ -430,4 +438,18 @@ impl Client {
 
 fn lossy_text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).replace('\0', "\u{FFFD}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_waits_are_floored_and_capped() {
+        assert_eq!(poll_wait(0), MIN_POLL_INTERVAL);
+        assert_eq!(poll_wait(99), MIN_POLL_INTERVAL);
+        assert_eq!(poll_wait(1000), Duration::from_millis(1000));
+        assert_eq!(poll_wait(60_000), Duration::from_secs(60));
+        assert_eq!(poll_wait(u32::MAX), MAX_POLL_INTERVAL);
+    }
 }

@@ -10,15 +10,20 @@ use std::time::{Duration, Instant, SystemTime};
 use once_cell::sync::Lazy;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{Connector, NextTimeout, RustlsConnector};
 use ureq::Agent;
 
 use super::config::Config;
 use super::result::MAX_BODY_BYTES;
 use super::retry::parse_retry_after;
+use super::transport::TcpConnector;
 
 /// How much of a non-2xx body is kept (for its message).
 const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+/// Per-connection buffers (see build_agent). The input buffer bounds the response head, the output
+/// buffer the request head (the Authorization value included).
+const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
 /// How long a resolved name is reused.
 const DNS_TTL: Duration = Duration::from_secs(60);
 
@@ -80,9 +85,16 @@ pub fn build_agent(cfg: &Config) -> Agent {
         .max_idle_connections(64)
         .max_idle_connections_per_host((cfg.worker_threads as usize).max(4) * 2)
         .max_idle_age(Duration::from_secs(50))
+        // ureq's default is 128 KiB each, zero-filled for every new connection (twice over TLS):
+        // answers here are a few hundred bytes.
+        .input_buffer_size(INPUT_BUFFER_BYTES)
+        .max_response_header_size(INPUT_BUFFER_BYTES)
+        .output_buffer_size(OUTPUT_BUFFER_BYTES)
         .tls_config(tls)
         .build();
-    Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default())
+    // Our TCP transport (fewer system calls per request, see transport.rs) with ureq's TLS on top.
+    let connector = TcpConnector.chain(RustlsConnector::default());
+    Agent::with_parts(config, connector, CachingResolver::default())
 }
 
 /// Answers IP literals directly and caches names for a short time. ureq's default resolver starts
@@ -145,6 +157,9 @@ fn map_error(e: ureq::Error, phase: &str, before_response: bool) -> TransportErr
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock => {
             (TransportKind::Timeout, false)
         }
+        // A TLS failure (unknown issuer, bad name, alert) surfaces as InvalidData: sending the
+        // same handshake again cannot help, so it is final.
+        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (TransportKind::Network, false),
         E::Io(_) | E::ConnectionFailed => (TransportKind::Network, before_response),
         _ => (TransportKind::Network, false),
     };
@@ -163,13 +178,21 @@ pub fn post(
     body: &[u8],
     authorization: Option<&str>,
     timeout: Duration,
+    agent_timeout: Duration,
 ) -> Result<Reply, TransportError> {
     let mut rb = agent.post(url).header("x-xbl-contract-version", "1").header("Content-Type", "application/json");
     if let Some(a) = authorization {
         rb = rb.header("Authorization", a);
     }
-    let rb = rb.config().timeout_per_call(Some(timeout)).build();
-    let mut resp = rb.send(body).map_err(|e| map_error(e, "before any response", true))?;
+    // A request-level config only when the agent's own timeout does not apply (a deadline is
+    // nearer): ureq rebuilds its rustls config (parsing every root) for each new connection made
+    // with a request-level config, and clones the config for each such request.
+    let sent = if timeout == agent_timeout {
+        rb.send(body)
+    } else {
+        rb.config().timeout_per_call(Some(timeout)).build().send(body)
+    };
+    let mut resp = sent.map_err(|e| map_error(e, "before any response", true))?;
     let status = resp.status().as_u16();
     let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
     let correlation_id = header("x-xblcorrelationid").unwrap_or_default();

@@ -8,6 +8,7 @@ pub mod http;
 pub mod request;
 pub mod result;
 pub mod retry;
+pub mod transport;
 pub mod validate;
 
 pub use cancel::CancelToken;

@@ -34,7 +34,8 @@ unsafe fn client<'a>(c: *const gsms_client) -> Result<&'a gsms_client, gsms_stat
     unsafe { handle(c, "client") }
 }
 
-/// Creates a client from `cfg` (which may be freed afterwards) and starts its worker threads.
+/// Creates a client from `cfg` (which may be freed afterwards). Its worker threads start with its
+/// first asynchronous call; a client used only for blocking calls has none.
 /// On GSMS_OK, `*out_client` is caller owns; free with gsms_client_free.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_client_new(cfg: *const gsms_config, out_client: *mut *mut gsms_client) -> gsms_status {
@@ -278,7 +279,11 @@ unsafe fn start(
             gsms_status::GSMS_OK
         }
         Err(s) => {
-            set_last_error("the client is being freed");
+            set_last_error(if s == Status::Shutdown {
+                "the client is being freed"
+            } else {
+                "cannot start the client's worker threads"
+            });
             s.into()
         }
     }

@@ -1,6 +1,7 @@
 //! Worker threads, operations and completion delivery (ARCHITECTURE.md "Threads and callbacks").
 //!
 //! - A fixed pool of worker threads per client runs the blocking core calls. No thread per request.
+//!   The pool starts with the client's first asynchronous call (a blocking-only client has none).
 //! - Every accepted operation completes exactly once: by its worker, by `cancel`, or by shutdown,
 //!   whichever comes first; later outcomes are discarded. A blocking read cannot be interrupted,
 //!   so cancel and shutdown do not wait for it.
@@ -142,6 +143,9 @@ thread_local! {
 /// An async-capable client: a core client plus its threads and queues.
 pub struct Client {
     shared: Arc<Shared>,
+    /// How many worker threads to start (on the first asynchronous call).
+    worker_threads: u32,
+    threads_started: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
     callback_thread: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
 }
@@ -174,32 +178,50 @@ impl Client {
             live_workers: Mutex::new(0),
             workers_cv: Condvar::new(),
         });
-        let client = Client { shared, threads: Mutex::new(Vec::new()), callback_thread: Mutex::new(None) };
-        for i in 0..cfg.worker_threads {
-            let s = Arc::clone(&client.shared);
-            *lock(&client.shared.live_workers) += 1;
-            let h = thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || worker_loop(s));
-            match h {
-                Ok(h) => lock(&client.threads).push(h),
-                Err(e) => {
-                    *lock(&client.shared.live_workers) -= 1;
-                    client.shutdown();
-                    return Err(InvalidArgument(format!("cannot start worker threads: {e}")));
+        Ok(Client {
+            shared,
+            worker_threads: cfg.worker_threads,
+            threads_started: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            callback_thread: Mutex::new(None),
+        })
+    }
+
+    /// Starts the worker threads (and the callback thread in `OnWorker` mode) on the first
+    /// asynchronous call, so that a client used only for blocking calls never starts any: creating
+    /// and freeing one then costs no thread start and join (BENCHMARKS.md, cold calls).
+    fn ensure_threads(&self) -> Result<(), Status> {
+        if self.threads_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut threads = lock(&self.threads);
+        if self.threads_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let s = &self.shared;
+        for i in threads.len() as u32..self.worker_threads {
+            let sh = Arc::clone(s);
+            *lock(&s.live_workers) += 1;
+            match thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || worker_loop(sh)) {
+                Ok(h) => threads.push(h),
+                Err(_) => {
+                    *lock(&s.live_workers) -= 1;
+                    return Err(Status::Internal);
                 }
             }
         }
-        if cfg.callback_mode == CallbackMode::OnWorker {
-            let s = Arc::clone(&client.shared);
-            let h = thread::Builder::new().name("gsms-callbacks".into()).spawn(move || callback_loop(s));
-            match h {
-                Ok(h) => *lock(&client.callback_thread) = Some((h.thread().id(), h)),
-                Err(e) => {
-                    client.shutdown();
-                    return Err(InvalidArgument(format!("cannot start the callback thread: {e}")));
+        if s.mode == CallbackMode::OnWorker {
+            let mut cb = lock(&self.callback_thread);
+            if cb.is_none() {
+                let sh = Arc::clone(s);
+                match thread::Builder::new().name("gsms-callbacks".into()).spawn(move || callback_loop(sh)) {
+                    Ok(h) => *cb = Some((h.thread().id(), h)),
+                    Err(_) => return Err(Status::Internal),
                 }
             }
         }
-        Ok(client)
+        self.threads_started.store(true, Ordering::Release);
+        Ok(())
     }
 
     pub fn core(&self) -> &CoreClient {
@@ -237,6 +259,10 @@ impl Client {
         on_done: Option<DoneFn>,
     ) -> Result<Operation, Status> {
         let s = &self.shared;
+        if s.shutting_down.load(Ordering::Acquire) {
+            return Err(Status::Shutdown);
+        }
+        self.ensure_threads()?;
         let op = Arc::new(OpInner {
             id: s.next_id.fetch_add(1, Ordering::Relaxed),
             cancel: CancelToken::new(),
@@ -266,6 +292,9 @@ impl Client {
         if self.is_shutting_down() {
             return Err(Status::Shutdown);
         }
+        // A game calls warmup when matchmaking starts: start the worker threads now too, so the
+        // first async call does not pay for them on its frame.
+        self.ensure_threads()?;
         let s = Arc::clone(&self.shared);
         // A warmup is a job without an operation: run it on a short-lived detached thread so it
         // never occupies a worker that a real call might need.
