@@ -54,6 +54,8 @@ stage_mac() {
 case "$engine" in
   unity)
     dest=${dest:-"$ROOT/samples/unity"}
+    # The package's C# layer is bindings/csharp (one source of truth; the .meta files stay here).
+    for f in "$ROOT"/bindings/csharp/*.cs; do stage "$f" "$dest/Runtime/$(basename "$f")"; done
     stage "$T/$profile/libgsms.so" "$dest/Plugins/Linux/x86_64/libgsms.so"
     stage "$T/x86_64-pc-windows-msvc/$profile/gsms.dll" "$dest/Plugins/Windows/x86_64/gsms.dll"
     stage_mac "$dest/Plugins/macOS/libgsms.dylib"
