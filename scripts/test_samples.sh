@@ -155,33 +155,18 @@ check "Unity: stage_native_libs.sh puts the Linux library next to its .meta" sh 
 
 # --- the emulator ---
 echo "# run against gsms-emulator"
-"$ROOT/target/debug/gsms-emulator" --bind 127.0.0.1:0 --udp-echo --poll-ms 200 --servers 1 --lifetime-secs 2 --quiet \
-  >"$OUT/emulator.out" 2>"$OUT/emulator.err" &
-EMU_PID=$!
-trap 'kill $EMU_PID 2>/dev/null || true' EXIT
-GSMS_BASE_URL=""
-for _ in $(seq 1 100); do
-  GSMS_BASE_URL=$(sed -n 's/^gsms-emulator listening on //p' "$OUT/emulator.out")
-  [ -n "$GSMS_BASE_URL" ] && break
-  sleep 0.05
-done
+launch_emulator FAST --udp-echo --poll-ms 200 --servers 1 --lifetime-secs 2
+GSMS_BASE_URL=$FAST_URL
 if [ -z "$GSMS_BASE_URL" ]; then
-  not_ok "the emulator starts" "$OUT/emulator.err"
+  not_ok "the emulator starts" "$ROOT/target/FAST.log"
   echo "samples: $passed passed, $failed failed"
   exit 1
 fi
 ok "the emulator starts ($GSMS_BASE_URL)"
 export GSMS_BASE_URL GSMS_TOKEN="XBL3.0 x=dev;dev-token"
 # A second one that answers after 1.5 s, for requests still running when a client is freed.
-"$ROOT/target/debug/gsms-emulator" --bind 127.0.0.1:0 --latency-ms 1500 --quiet >"$OUT/slow-emulator.out" 2>&1 &
-SLOW_PID=$!
-trap 'kill $EMU_PID $SLOW_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  GSMS_SLOW_BASE_URL=$(sed -n 's/^gsms-emulator listening on //p' "$OUT/slow-emulator.out")
-  [ -n "$GSMS_SLOW_BASE_URL" ] && break
-  sleep 0.05
-done
-export GSMS_SLOW_BASE_URL
+launch_emulator SLOW --latency-ms 1500
+export GSMS_SLOW_BASE_URL=$SLOW_URL
 
 # Takes the only server of a title for the emulator's 2 s lifetime (the C sample, blocking).
 occupy() { GSMS_TITLE_ID=$1 timeout 30 "$OUT/allocate_c" "holder-$1" >/dev/null 2>&1; }
