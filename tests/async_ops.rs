@@ -359,3 +359,20 @@ fn no_log_or_token_provider_call_after_shutdown_returns() {
     assert_eq!(logs.load(Ordering::SeqCst), l0, "log sink called after free returned");
     assert_eq!(provided.load(Ordering::SeqCst), p0, "token provider called after free returned");
 }
+
+#[test]
+fn warmup_opens_a_pooled_connection_and_does_not_pile_up() {
+    let emu = emulator(|_| {});
+    let c = rt(&emu, CallbackMode::OnDispatch, |_| {});
+    for _ in 0..100 {
+        c.warmup().unwrap();
+    }
+    thread::sleep(Duration::from_millis(300));
+    // 100 calls in a burst: one warmup runs (two or three if one finished during the burst).
+    let warmups = emu.request_count();
+    assert!((1..=3).contains(&warmups), "warmup HEADs sent: {warmups}");
+    let conns = emu.connections_accepted();
+    let r = c.call_blocking(Kind::Create, &request("after-warmup"), None);
+    assert_eq!(r.status, Status::Ok);
+    assert_eq!(emu.connections_accepted(), conns, "the call reused the warmed connection");
+}

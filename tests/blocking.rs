@@ -390,11 +390,7 @@ fn connections_are_reused() {
     for i in 0..5 {
         assert_eq!(create(&client, &request(&format!("k{i}"))).status, Status::Ok);
     }
-    let state: serde_json::Value =
-        ureq::get(&format!("{}/_emulator/state", emu.base_url())).call().unwrap().body_mut().read_json().unwrap();
-    if let Some(c) = state.get("connectionsAccepted").and_then(|v| v.as_u64()) {
-        assert_eq!(c, 2, "one pooled connection for the calls, one for this admin request");
-    }
+    assert_eq!(emu.connections_accepted(), 1, "five calls over one pooled keep-alive connection");
 }
 
 #[test]

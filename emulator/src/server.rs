@@ -120,6 +120,12 @@ impl Emulator {
         self.inner.service.release_all(title_id);
     }
 
+    /// TCP connections accepted since start (admin ones included): tests use it to see whether a
+    /// client reused its pooled connection.
+    pub fn connections_accepted(&self) -> u64 {
+        self.inner.conns().next_id
+    }
+
     /// Requests received outside `/_emulator/` (faulted and dropped ones included).
     pub fn request_count(&self) -> u64 {
         self.inner.service.request_count()

@@ -124,6 +124,8 @@ struct Shared {
     shutdown_token: CancelToken,
     /// Held while callbacks run.
     deliver: Mutex<()>,
+    /// A warmup is running.
+    warming: AtomicBool,
     /// Set by a `shutdown` called from inside one of this client's callbacks.
     free_requested: AtomicBool,
     shutdown_done: AtomicBool,
@@ -170,6 +172,7 @@ impl Client {
             shutting_down: AtomicBool::new(false),
             shutdown_token: CancelToken::new(),
             deliver: Mutex::new(()),
+            warming: AtomicBool::new(false),
             free_requested: AtomicBool::new(false),
             shutdown_done: AtomicBool::new(false),
             deferred_drop: Mutex::new(Vec::new()),
@@ -295,14 +298,24 @@ impl Client {
         // A game calls warmup when matchmaking starts: start the worker threads now too, so the
         // first async call does not pay for them on its frame.
         self.ensure_threads()?;
+        // One warmup at a time: a game calling it every frame must not pile up threads.
+        if self.shared.warming.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
         let s = Arc::clone(&self.shared);
         // A warmup is a job without an operation: run it on a short-lived detached thread so it
         // never occupies a worker that a real call might need.
         thread::Builder::new()
             .name("gsms-warmup".into())
-            .spawn(move || s.core.warmup())
+            .spawn(move || {
+                s.core.warmup();
+                s.warming.store(false, Ordering::Release);
+            })
             .map(|_| ())
-            .map_err(|_| Status::Internal)
+            .map_err(|_| {
+                self.shared.warming.store(false, Ordering::Release);
+                Status::Internal
+            })
     }
 
     /// Runs queued completions and progress on this thread (`OnDispatch` mode). Returns how many ran.
