@@ -366,10 +366,11 @@ impl Client {
                 let _ = h.join();
             }
         }
-        // Idle workers exit at once; stuck ones are left to finish their request (they own an Arc).
+        // Idle workers exit at once: wait (briefly) for them so they can be joined. Workers stuck
+        // in a request are not waited for: they own an Arc and exit when their request ends.
         let deadline = Instant::now() + Duration::from_millis(50);
         let mut n = lock(&s.live_workers);
-        while *n > 0 {
+        while *n > s.busy_workers.load(Ordering::Acquire) {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -378,11 +379,10 @@ impl Client {
         }
         let all_exited = *n == 0;
         drop(n);
-        let handles: Vec<_> = lock(&self.threads).drain(..).collect();
-        if all_exited {
-            for h in handles {
+        for h in lock(&self.threads).drain(..) {
+            if all_exited || h.is_finished() {
                 let _ = h.join();
-            }
+            } // else: detached; it exits by itself when its request ends
         }
         true
     }
