@@ -35,20 +35,6 @@ pub(crate) struct Handled {
     pub correlation_id: String,
 }
 
-/// The configuration the handlers read (everything of [`Config`] but faults and TLS).
-pub(crate) struct Settings {
-    pub allowed_titles: Vec<u32>,
-    pub servers_per_title: usize,
-    pub server_lifetime: Duration,
-    pub poll_interval_ms: u32,
-    pub poll_interval_as_number: bool,
-    pub region: String,
-    pub host_name: String,
-    pub revoked_tokens: Vec<String>,
-    pub udp_echo: bool,
-    pub log: bool,
-}
-
 struct Lease {
     session_id: String,
     expires: Instant,
@@ -107,7 +93,7 @@ struct State {
 
 /// State shared by the accept thread, connection threads and the [`crate::Emulator`] handle.
 pub(crate) struct Service {
-    pub settings: Settings,
+    pub settings: crate::Config,
     state: Mutex<State>,
     request_count: AtomicU64,
     pub stopping: AtomicBool,
@@ -144,18 +130,7 @@ impl Service {
     pub fn new(cfg: &Config) -> Service {
         let faults = cfg.faults.iter().map(|r| ActiveFault { rule: r.clone(), remaining: r.times }).collect();
         Service {
-            settings: Settings {
-                allowed_titles: cfg.allowed_titles.clone(),
-                servers_per_title: cfg.servers_per_title,
-                server_lifetime: cfg.server_lifetime,
-                poll_interval_ms: cfg.poll_interval_ms,
-                poll_interval_as_number: cfg.poll_interval_as_number,
-                region: cfg.region.clone(),
-                host_name: cfg.host_name.clone(),
-                revoked_tokens: cfg.revoked_tokens.clone(),
-                udp_echo: cfg.udp_echo,
-                log: cfg.log,
-            },
+            settings: cfg.clone(),
             state: Mutex::new(State { faults, ..State::default() }),
             request_count: AtomicU64::new(0),
             stopping: AtomicBool::new(false),

@@ -129,10 +129,6 @@ impl Client {
         Ok(())
     }
 
-    pub fn logs(&self, level: LogLevel) -> bool {
-        matches!(&self.log, Some((_, min)) if level <= *min)
-    }
-
     pub fn log(&self, level: LogLevel, msg: impl FnOnce() -> String) {
         if let Some((sink, min)) = &self.log {
             if level <= *min {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::{
     CallOptions, CallbackMode, CancelToken, Client as CoreClient, ClusterRequest, ClusterResult, Config,
-    InvalidArgument, LogLevel, Status, Step,
+    InvalidArgument, Status, Step,
 };
 
 /// Completion callback: status and, when anything is known, the result (borrowed for the call).
@@ -337,7 +337,7 @@ impl Client {
             run_event(s, ev);
             ran += 1;
             if s.free_requested.load(Ordering::Acquire) {
-                shutdown_locked(s, None);
+                shutdown_locked(s);
                 break;
             }
         }
@@ -359,7 +359,7 @@ impl Client {
         mark_shutting_down(s);
         {
             let _g = lock(&s.deliver);
-            shutdown_locked(s, None);
+            shutdown_locked(s);
         }
         if let Some((_, h)) = lock(&self.callback_thread).take() {
             if h.thread().id() != thread::current().id() {
@@ -432,8 +432,8 @@ fn mark_shutting_down(s: &Arc<Shared>) {
 }
 
 /// With the deliver lock held (or on the thread that holds it): runs every queued event, then
-/// stops the callback thread. `_` is reserved for a future caller id.
-fn shutdown_locked(s: &Arc<Shared>, _: Option<()>) {
+/// stops the callback thread.
+fn shutdown_locked(s: &Arc<Shared>) {
     if s.shutdown_done.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -606,7 +606,7 @@ fn callback_loop(s: Arc<Shared>) {
         let Some(ev) = lock(&s.events).queue.pop_front() else { continue };
         run_event(&s, ev);
         if s.free_requested.load(Ordering::Acquire) {
-            shutdown_locked(&s, None);
+            shutdown_locked(&s);
             drop(_g);
             release_deferred(&s);
             return;
@@ -638,13 +638,4 @@ impl Operation {
         let slot = lock(&self.op.slot);
         slot.done.then(|| (slot.status, slot.result.clone()))
     }
-
-    pub fn id(&self) -> u64 {
-        self.op.id
-    }
-}
-
-/// Log through the client's sink (used by the FFI for boundary messages).
-pub fn log(client: &Client, level: LogLevel, msg: impl FnOnce() -> String) {
-    client.core().log(level, msg);
 }

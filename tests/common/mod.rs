@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: an in-process emulator and clients pointed at it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
