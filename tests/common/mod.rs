@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use gsms::core::{
-    CallOptions, CallbackMode, Client, ClusterRequest, ClusterResult, Config, FulfillmentState, LogLevel, Status,
+    AllocateCluster, CallOptions, CallbackMode, Client, ClusterRequest, ClusterResult, Config, CreateCluster,
+    FulfillmentState, LogLevel, Status,
 };
 pub use gsms_emulator::{Config as EmuConfig, Emulator, FaultRule};
 
@@ -47,7 +48,7 @@ pub fn capture_logs(cfg: &mut Config, level: LogLevel) -> Arc<Mutex<Vec<String>>
 }
 
 pub fn create(client: &Client, req: &ClusterRequest) -> ClusterResult {
-    client.create_cluster(req, &mut CallOptions::default())
+    client.create_cluster(req, &CallOptions::default())
 }
 
 pub fn ms(d: Duration) -> u128 {
