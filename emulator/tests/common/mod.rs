@@ -111,6 +111,12 @@ impl Client {
         Some(Resp { status, headers, body })
     }
 
+    /// Reads the head of an answer to HEAD (no body follows) and returns its status.
+    pub fn read_head_status(&mut self) -> u16 {
+        let head = self.read_interim();
+        head.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
     /// Reads an interim head (like `100 Continue`) and returns its status line.
     pub fn read_interim(&mut self) -> String {
         loop {
@@ -136,6 +142,13 @@ pub fn request(emu: &Emulator, method: &str, path: &str, headers: &[(&str, &str)
     let mut c = Client::connect(emu);
     c.send(method, path, headers, body);
     c.read().expect("a response")
+}
+
+/// A HEAD request on a fresh connection; its status.
+pub fn head(emu: &Emulator, path: &str) -> u16 {
+    let mut c = Client::connect(emu);
+    c.send("HEAD", path, &[], b"");
+    c.read_head_status()
 }
 
 /// A well-formed allocation request.
