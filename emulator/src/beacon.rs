@@ -289,7 +289,8 @@ fn schedule_loop(shared: &Shared) {
                     return;
                 }
                 let Some(top) = heap.peek() else {
-                    heap = shared.wake.wait_timeout(heap, Duration::from_millis(250)).unwrap_or_else(|e| e.into_inner()).0;
+                    heap =
+                        shared.wake.wait_timeout(heap, Duration::from_millis(250)).unwrap_or_else(|e| e.into_inner()).0;
                     continue;
                 };
                 let now = Instant::now();

@@ -66,6 +66,9 @@ pub struct Config {
     pub quirks: bool,
     /// Seed of quirks mode: the same seed and the same requests give the same answers. Default 1.
     pub quirks_seed: u64,
+    /// In quirks mode, also leave optional fields out now and then (`secureContext`, and
+    /// `region` of answers with a host). Default true; tests that check those values turn it off.
+    pub quirks_omit_optional: bool,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             rate_limit: None,
             quirks: false,
             quirks_seed: 1,
+            quirks_omit_optional: true,
         }
     }
 }

@@ -122,7 +122,7 @@
 //! numeric strings and numeric strings as numbers (`pollIntervalMilliseconds`, ports,
 //! `titleId`, `rank`, GSI set counts), unknown fields (scalars, nested objects and arrays, at the
 //! top and in array items), keys in a random order, optional fields left out (`secureContext`,
-//! `region` of answers with a host), `qosservers` for `qosServers`, `variantId` for
+//! `region` of answers with a host; off with [`Config::quirks_omit_optional`]), `qosservers` for `qosServers`, `variantId` for
 //! `gamevariantId`, `fulfillmentState` in place of `status` in allocation status, and a session
 //! host answer without `fulfillmentState` when Fulfilled. Error bodies and the admin API stay
 //! canonical.

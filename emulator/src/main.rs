@@ -4,7 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use gsms_emulator::{Config, Emulator, ErrorBodyStyle, FaultRule, RateLimit, RegionConfig, TlsConfig, VariantCatalogue, CALLS};
+use gsms_emulator::{
+    Config, Emulator, ErrorBodyStyle, FaultRule, RateLimit, RegionConfig, TlsConfig, VariantCatalogue, CALLS,
+};
 
 const HELP: &str = "\
 gsms-emulator: a local emulator of the Xbox Live Compute game-server service (GSMS) and its
@@ -138,8 +140,7 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        let takes_value =
-            !matches!(
+        let takes_value = !matches!(
             flag,
             "-h" | "--help" | "-V" | "--version" | "--udp-echo" | "--quiet" | "--poll-as-number" | "--quirks"
         );
@@ -447,7 +448,10 @@ mod tests {
         assert_eq!(cfg.region, "West US");
         assert_eq!(
             cfg.regions,
-            vec![RegionConfig::new("West US").with_delay_ms(20.5).with_jitter_ms(2.0).with_loss(0.1), RegionConfig::new("East")]
+            vec![
+                RegionConfig::new("West US").with_delay_ms(20.5).with_jitter_ms(2.0).with_loss(0.1),
+                RegionConfig::new("East")
+            ]
         );
         assert_eq!(cfg.session_host_activation, Duration::from_millis(250));
         assert_eq!(cfg.session_hosts_per_title, 3);

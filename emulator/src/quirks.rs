@@ -40,28 +40,28 @@ impl Rng {
 }
 
 /// The answer of `call` with this answer's quirks.
-pub(crate) fn apply(call: Call, mut j: Json, rng: &mut Rng) -> Json {
+pub(crate) fn apply(call: Call, mut j: Json, rng: &mut Rng, omit_optional: bool) -> Json {
     match call {
-        Call::Clusters | Call::InlineClusters => allocation(&mut j, rng),
+        Call::Clusters | Call::InlineClusters => allocation(&mut j, rng, omit_optional),
         Call::SessionHosts => {
             if j.get("fulfillmentState").and_then(Json::as_str) == Some("Fulfilled") && rng.one_in(2) {
                 j.remove("fulfillmentState");
             }
-            allocation(&mut j, rng);
+            allocation(&mut j, rng, omit_optional);
         }
         Call::TicketStatus => {
             recase(&mut j, "status", rng);
             if rng.one_in(2) {
                 number_to_string(&mut j, "titleId");
             }
-            host_fields(&mut j, rng);
+            host_fields(&mut j, rng, omit_optional);
         }
         Call::AllocationStatus => {
             recase(&mut j, "status", rng);
             if rng.one_in(2) {
                 j.rename("status", "fulfillmentState");
             }
-            host_fields(&mut j, rng);
+            host_fields(&mut j, rng, omit_optional);
         }
         Call::Variants => variants(&mut j, rng),
         Call::QosServers => {
@@ -82,7 +82,7 @@ pub(crate) fn apply(call: Call, mut j: Json, rng: &mut Rng) -> Json {
 
 /// Clusters, inline clusters and session hosts: the poll interval's type flips, the state's
 /// case changes, and the host fields vary.
-fn allocation(j: &mut Json, rng: &mut Rng) {
+fn allocation(j: &mut Json, rng: &mut Rng, omit_optional: bool) {
     if rng.one_in(2) {
         match j.get("pollIntervalMilliseconds").cloned() {
             Some(Json::Str(_)) => string_to_number(j, "pollIntervalMilliseconds"),
@@ -91,11 +91,11 @@ fn allocation(j: &mut Json, rng: &mut Rng) {
         }
     }
     recase(j, "fulfillmentState", rng);
-    host_fields(j, rng);
+    host_fields(j, rng, omit_optional);
 }
 
 /// Ports as strings, unknown fields in port mappings, optional fields left out.
-fn host_fields(j: &mut Json, rng: &mut Rng) {
+fn host_fields(j: &mut Json, rng: &mut Rng, omit_optional: bool) {
     if let Some(Json::Arr(mappings)) = j.get_mut("portMappings") {
         for m in mappings.iter_mut() {
             if let Some(value) = m.get_mut("Value") {
@@ -111,11 +111,13 @@ fn host_fields(j: &mut Json, rng: &mut Rng) {
             item_extra(m, rng);
         }
     }
-    if j.get("hostName").is_some() {
-        if rng.one_in(3) {
+    // Rolled either way, so that turning omission off changes nothing else.
+    let (no_context, no_region) = (rng.one_in(3), rng.one_in(4));
+    if omit_optional && j.get("hostName").is_some() {
+        if no_context {
             j.remove("secureContext");
         }
-        if rng.one_in(4) {
+        if no_region {
             j.remove("region");
         }
     }
@@ -206,7 +208,10 @@ fn extras(j: &mut Json, rng: &mut Rng) {
         j.set("unknownObject", nested);
     }
     if rng.one_in(2) {
-        j.set("unknownArray", vec![Json::obj().with("Key", "NotAPort"), Json::Arr(Vec::new()), Json::from(false)].into());
+        j.set(
+            "unknownArray",
+            vec![Json::obj().with("Key", "NotAPort"), Json::Arr(Vec::new()), Json::from(false)].into(),
+        );
     }
 }
 
@@ -236,10 +241,11 @@ mod tests {
             .with("fulfillmentState", "Fulfilled")
             .with("hostName", "h")
             .with("region", "r");
-        let a = apply(Call::Clusters, base.clone(), &mut Rng::new(7, 3));
-        let b = apply(Call::Clusters, base.clone(), &mut Rng::new(7, 3));
+        let a = apply(Call::Clusters, base.clone(), &mut Rng::new(7, 3), true);
+        let b = apply(Call::Clusters, base.clone(), &mut Rng::new(7, 3), true);
         assert_eq!(a.to_bytes(), b.to_bytes());
-        let differs = (0..20).any(|n| apply(Call::Clusters, base.clone(), &mut Rng::new(7, n)).to_bytes() != a.to_bytes());
+        let differs =
+            (0..20).any(|n| apply(Call::Clusters, base.clone(), &mut Rng::new(7, n), true).to_bytes() != a.to_bytes());
         assert!(differs);
     }
 }

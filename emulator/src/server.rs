@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::http::{self, Conn, ReadOutcome, Transport};
 use crate::service::{Action, Service};
-use crate::{base_url_for, Config, FaultRule, RecordedRequest, RegionConfig, TicketStatus, TlsConfig, VariantCatalogue};
+use crate::{
+    base_url_for, Config, FaultRule, RecordedRequest, RegionConfig, TicketStatus, TlsConfig, VariantCatalogue,
+};
 
 /// An idle keep-alive connection is closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);

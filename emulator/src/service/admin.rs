@@ -91,7 +91,8 @@ impl Service {
             .iter()
             .map(|b| {
                 let p = b.params();
-                let r = RegionConfig { name: b.name.clone(), delay_ms: p.delay_ms, jitter_ms: p.jitter_ms, loss: p.loss };
+                let r =
+                    RegionConfig { name: b.name.clone(), delay_ms: p.delay_ms, jitter_ms: p.jitter_ms, loss: p.loss };
                 (r, b.addr)
             })
             .collect()
@@ -179,8 +180,18 @@ impl Service {
             }
             (
                 _,
-                [""] | ["state"] | ["reset"] | ["faults"] | ["release"] | ["sessionhosts", "release"] | ["tickets", _]
-                | ["sessions", _] | ["variants"] | ["regions"] | ["regions", _] | ["subscriptions", _],
+                [""]
+                | ["state"]
+                | ["reset"]
+                | ["faults"]
+                | ["release"]
+                | ["sessionhosts", "release"]
+                | ["tickets", _]
+                | ["sessions", _]
+                | ["variants"]
+                | ["regions"]
+                | ["regions", _]
+                | ["subscriptions", _],
             ) => admin_error(405, "method not allowed on this admin resource"),
             _ => admin_error(404, &format!("unknown admin resource; {INDEX}")),
         }
@@ -212,9 +223,12 @@ impl Service {
         let Some(status) = TicketStatus::parse(&status) else {
             return admin_error(400, "status must be Aborted or Error");
         };
-        let description = if description.is_empty() { format!("set {} by the admin API", status.as_str()) } else { description };
+        let description =
+            if description.is_empty() { format!("set {} by the admin API", status.as_str()) } else { description };
         match self.set_ticket_status(&id, status, &description) {
-            Ok(()) => json_response(200, &json!({"ticketId": id, "status": status.as_str(), "description": description})),
+            Ok(()) => {
+                json_response(200, &json!({"ticketId": id, "status": status.as_str(), "description": description}))
+            }
             Err(msg) if msg.starts_with("no ticket") => admin_error(404, &msg),
             Err(msg) => admin_error(400, &msg),
         }
@@ -465,6 +479,7 @@ impl Service {
                 "rateLimit": cfg.rate_limit.map(|l| json!({"maxRequests": l.max_requests, "periodSeconds": l.period.as_secs_f64()})),
                 "quirks": cfg.quirks,
                 "quirksSeed": cfg.quirks_seed,
+                "quirksOmitOptional": cfg.quirks_omit_optional,
                 "qosPendingLimit": cfg.qos_pending_limit,
             },
         })

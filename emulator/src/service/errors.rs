@@ -40,7 +40,9 @@ fn body(style: ErrorBodyStyle, status: u16, description: &str) -> Json {
         ErrorBodyStyle::Description => {
             Json::obj().with("code", status).with("source", SOURCE).with("description", description)
         }
-        ErrorBodyStyle::ErrorCode => Json::obj().with("errorCode", error_code(status)).with("errorMessage", description),
+        ErrorBodyStyle::ErrorCode => {
+            Json::obj().with("errorCode", error_code(status)).with("errorMessage", description)
+        }
     }
 }
 
@@ -93,7 +95,10 @@ mod tests {
         let v = parsed(&r);
         assert_eq!(v["code"], 429);
         assert_eq!(v["limitType"], "Rate");
-        assert_eq!((v["currentRequests"].clone(), v["maxRequests"].clone(), v["periodInSeconds"].clone()), (json!(11), json!(10), json!(15)));
+        assert_eq!(
+            (v["currentRequests"].clone(), v["maxRequests"].clone(), v["periodInSeconds"].clone()),
+            (json!(11), json!(10), json!(15))
+        );
         assert!(v["description"].as_str().unwrap().starts_with("Rate limit exceeded"));
         let v = parsed(&error(ErrorBodyStyle::ErrorCode, 429, "ignored"));
         assert_eq!(v["errorCode"], "TooManyRequests");

@@ -178,7 +178,11 @@ impl Service {
         let correlation_id = self.correlation_id();
         if req.path == "/_emulator" || req.path.starts_with("/_emulator/") {
             let resp = self.admin(req);
-            return Handled { action: Action::Respond(common_headers(resp, &correlation_id)), correlation_id, call: None };
+            return Handled {
+                action: Action::Respond(common_headers(resp, &correlation_id)),
+                correlation_id,
+                call: None,
+            };
         }
         self.request_count.fetch_add(1, Ordering::SeqCst);
         let (call, action) = self.service(req);
@@ -262,7 +266,12 @@ impl Service {
             Ok(body) => {
                 let n = self.answers.fetch_add(1, Ordering::Relaxed);
                 let body = if self.settings.quirks {
-                    quirks::apply(call, body, &mut quirks::Rng::new(self.settings.quirks_seed, n))
+                    quirks::apply(
+                        call,
+                        body,
+                        &mut quirks::Rng::new(self.settings.quirks_seed, n),
+                        self.settings.quirks_omit_optional,
+                    )
                 } else {
                     body
                 };

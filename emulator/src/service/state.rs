@@ -2,6 +2,7 @@
 //! tickets of inline clusters, each title's session hosts and their sessions, the variants
 //! catalogue, the request log and the rate-limit windows.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::time::{Duration, Instant, SystemTime};
@@ -258,14 +259,16 @@ impl State {
 
     /// The title's pool, created on first use.
     pub fn pool(&mut self, cfg: &Config, title_id: u32) -> io::Result<&mut Pool> {
-        if !self.pools.contains_key(&title_id) {
-            let mut servers = Vec::with_capacity(cfg.servers_per_title);
-            for index in 0..cfg.servers_per_title {
-                servers.push(SimServer { machine: Machine::new(cfg, title_id, index, 0)?, lease: None });
+        match self.pools.entry(title_id) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let mut servers = Vec::with_capacity(cfg.servers_per_title);
+                for index in 0..cfg.servers_per_title {
+                    servers.push(SimServer { machine: Machine::new(cfg, title_id, index, 0)?, lease: None });
+                }
+                Ok(e.insert(Pool { servers, queue: VecDeque::new() }))
             }
-            self.pools.insert(title_id, Pool { servers, queue: VecDeque::new() });
         }
-        Ok(self.pools.get_mut(&title_id).expect("just inserted"))
     }
 
     /// Ends the title's expired leases (their tickets end as Aborted) and moves the queue up.
@@ -337,8 +340,7 @@ impl State {
         let Some(pool) = self.pools.get_mut(&title_id) else {
             return 0;
         };
-        let ended: Vec<Holder> =
-            pool.servers.iter_mut().filter_map(|s| s.lease.take()).map(|l| l.holder).collect();
+        let ended: Vec<Holder> = pool.servers.iter_mut().filter_map(|s| s.lease.take()).map(|l| l.holder).collect();
         pool.promote(Instant::now(), lifetime);
         for holder in &ended {
             self.end_ticket(title_id, holder, TicketStatus::Aborted, "the server was released");
@@ -375,8 +377,7 @@ impl State {
         description: &str,
         lifetime: Duration,
     ) -> usize {
-        let titles: Vec<u32> =
-            self.tickets.keys().filter(|(_, id)| id == ticket_id).map(|(title, _)| *title).collect();
+        let titles: Vec<u32> = self.tickets.keys().filter(|(_, id)| id == ticket_id).map(|(title, _)| *title).collect();
         let holder = Holder::Ticket(ticket_id.to_string());
         for &title in &titles {
             if let Some(pool) = self.pools.get_mut(&title) {
@@ -399,18 +400,20 @@ impl State {
 
     /// The title's session hosts, created on first use.
     pub fn hosts(&mut self, cfg: &Config, title_id: u32) -> io::Result<&mut Vec<SessionHost>> {
-        if !self.host_pools.contains_key(&title_id) {
-            let mut hosts = Vec::with_capacity(cfg.session_hosts_per_title);
-            for index in 0..cfg.session_hosts_per_title {
-                hosts.push(SessionHost {
-                    machine: Machine::new(cfg, title_id, index, 1)?,
-                    session_host_id: guid(title_id, 0x5e55, index as u64),
-                    claim: None,
-                });
+        match self.host_pools.entry(title_id) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let mut hosts = Vec::with_capacity(cfg.session_hosts_per_title);
+                for index in 0..cfg.session_hosts_per_title {
+                    hosts.push(SessionHost {
+                        machine: Machine::new(cfg, title_id, index, 1)?,
+                        session_host_id: guid(title_id, 0x5e55, index as u64),
+                        claim: None,
+                    });
+                }
+                Ok(e.insert(hosts))
             }
-            self.host_pools.insert(title_id, hosts);
         }
-        Ok(self.host_pools.get_mut(&title_id).expect("just inserted"))
     }
 
     /// Releases session hosts whose lifetime ended; their sessions end as Aborted.

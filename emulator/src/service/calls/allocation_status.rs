@@ -26,8 +26,11 @@ pub(crate) fn handle(svc: &Service, title_id: u32, session_id: &str) -> Result<J
     };
     let host = &st.host_pools[&title_id][i];
     let activating = host.claim.as_ref().is_some_and(|c| c.ready_at > Instant::now());
-    let (status, description) =
-        if activating { ("Queued", "the session host is activating") } else { ("Fulfilled", "the session host is Active") };
+    let (status, description) = if activating {
+        ("Queued", "the session host is activating")
+    } else {
+        ("Fulfilled", "the session host is Active")
+    };
     Ok(host_fields(svc, answer(status), host, &record.region)
         .with("sessionId", session_id)
         .with("description", description)

@@ -88,7 +88,10 @@ pub(crate) fn catalogue_json<'a>(variants: impl Iterator<Item = &'a GameVariant>
                 .with("tags", Json::Arr(tags))
         })
         .collect();
-    Json::obj().with("variants", Json::Arr(variants)).with("variantSchemas", Json::Arr(schemas)).with("gsiSets", Json::Arr(gsi_sets))
+    Json::obj()
+        .with("variants", Json::Arr(variants))
+        .with("variantSchemas", Json::Arr(schemas))
+        .with("gsiSets", Json::Arr(gsi_sets))
 }
 
 /// A catalogue in the answer's form (admin `PUT /_emulator/variants`, `--variants FILE`).
