@@ -13,7 +13,7 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -201,16 +201,7 @@ impl Beacon {
             self.shared.wake.notify_all();
         }
         // Wake the blocked receive with one (ignored) datagram.
-        let target = match self.addr {
-            SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
-            SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
-            a => a,
-        };
-        let from: SocketAddr =
-            if target.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
-        if let Ok(waker) = UdpSocket::bind(from) {
-            let _ = waker.send_to(b"", target);
-        }
+        crate::udp::wake(self.addr);
         for t in threads {
             let _ = t.join();
         }

@@ -178,8 +178,9 @@ impl RegionConfig {
         self
     }
 
-    /// Why the region cannot be used, if it cannot.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    /// Why the region cannot be used, if it cannot: an empty name or one with control
+    /// characters, a delay or jitter outside 0..=60000 ms, a loss outside 0..=1.
+    pub fn check(&self) -> Result<(), String> {
         if self.name.is_empty() || self.name.chars().any(|c| c.is_control()) {
             return Err(format!("region name {:?} is empty or has control characters", self.name));
         }

@@ -169,14 +169,7 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
                 return Ok(None);
             }
             "--bind" => cfg.bind = value,
-            "--titles" => {
-                cfg.allowed_titles = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| parse_num::<u32>(flag, s))
-                    .collect::<Result<_, _>>()?;
-            }
+            "--titles" => cfg.allowed_titles = parse_titles(flag, &value)?,
             "--servers" => cfg.servers_per_title = parse_num(flag, &value)?,
             "--lifetime-secs" => {
                 let secs: f64 = parse_num(flag, &value)?;
@@ -200,14 +193,7 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             "--udp-echo" => cfg.udp_echo = true,
             "--session-hosts" => cfg.session_hosts_per_title = parse_num(flag, &value)?,
             "--activation-ms" => cfg.session_host_activation = Duration::from_millis(parse_num(flag, &value)?),
-            "--no-subscriptions" => {
-                cfg.titles_without_subscriptions = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| parse_num::<u32>(flag, s))
-                    .collect::<Result<_, _>>()?;
-            }
+            "--no-subscriptions" => cfg.titles_without_subscriptions = parse_titles(flag, &value)?,
             "--variants" => {
                 let bytes = std::fs::read(&value).map_err(|e| format!("cannot read {value}: {e}"))?;
                 cfg.variants = VariantCatalogue::from_json(&bytes).map_err(|e| format!("--variants {value}: {e}"))?;
@@ -256,6 +242,11 @@ fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
         _ => return Err("--tls-cert and --tls-key go together".to_string()),
     }
     Ok(Some(cfg))
+}
+
+/// A comma-separated list of title ids.
+fn parse_titles(flag: &str, list: &str) -> Result<Vec<u32>, String> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| parse_num::<u32>(flag, s)).collect()
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, s: &str) -> Result<T, String> {
@@ -340,15 +331,7 @@ fn parse_region_spec(spec: &str) -> Result<RegionConfig, String> {
             _ => return Err(bad(format!("unknown item {item:?}"))),
         }
     }
-    if !region.delay_ms.is_finite() || !(0.0..=60_000.0).contains(&region.delay_ms) {
-        return Err(bad("delay is not in 0..=60000 ms".into()));
-    }
-    if !region.jitter_ms.is_finite() || !(0.0..=60_000.0).contains(&region.jitter_ms) {
-        return Err(bad("jitter is not in 0..=60000 ms".into()));
-    }
-    if !(0.0..=1.0).contains(&region.loss) {
-        return Err(bad("loss is not in 0..1".into()));
-    }
+    region.check().map_err(bad)?;
     Ok(region)
 }
 
