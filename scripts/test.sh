@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
 # Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
-# programs natively and under valgrind, the public headers compiled on their own, and the C, C++
+# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on their own, and the C, C++
 # and C# samples against the emulator. Benchmarks are compiled, not run (timings are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +31,7 @@ suite "build (workspace, all targets incl. benches and examples)" cargo build --
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
 suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
+suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
 suite "benchmark programs compile (not run: timings are noisy here)" bash scripts/build_benches.sh
