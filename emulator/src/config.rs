@@ -1,6 +1,7 @@
 //! The public configuration types: [`Config`] and what it holds.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The names of the service calls, as used in fault filters ([`FaultRule::call`]), the request
@@ -41,9 +42,21 @@ pub struct Config {
     pub udp_echo: bool,
     /// Serve HTTPS with this certificate chain and key.
     pub tls: Option<TlsConfig>,
-    /// One line per request on stderr: method, path, status, elapsed ms, correlation id, call.
+    /// One line per request on stderr (and one per game-server event), in [`Config::log_format`].
     /// Default false (the binary turns it on).
     pub log: bool,
+    /// The shape of log lines: timestamped text (default) or one JSON object per line.
+    pub log_format: LogFormat,
+    /// Titles with their own server pools (clusters and inline clusters) and session-host pools:
+    /// simulated servers, servers you run yourself at a fixed `host:port`, or a command started
+    /// per allocation. Titles not listed get [`Config::servers_per_title`] simulated servers and
+    /// [`Config::session_hosts_per_title`] simulated session hosts. Their pools are created at
+    /// start. Default empty.
+    pub titles: Vec<TitleConfig>,
+    /// The port mappings of simulated servers and session hosts. Default
+    /// [`PortMapping::simulated_defaults`]: GameData 7777 -> the server's port (31000 + n,
+    /// session hosts 32000 + n, or the UDP echo socket's), RDP 3389 -> 3389.
+    pub port_mappings: Vec<PortMapping>,
     /// QoS regions: one UDP beacon each (PlayFab QoS protocol), listed by `/qosservers` and
     /// `/xplatqosservers`. Default: one region `"EmulatedWest"` with no delay. Empty: no beacons.
     pub regions: Vec<RegionConfig>,
@@ -87,6 +100,9 @@ impl Default for Config {
             udp_echo: false,
             tls: None,
             log: false,
+            log_format: LogFormat::Human,
+            titles: Vec::new(),
+            port_mappings: PortMapping::simulated_defaults(),
             regions: vec![RegionConfig::new("EmulatedWest")],
             qos_pending_limit: 4096,
             variants: VariantCatalogue::sample(),
@@ -98,6 +114,305 @@ impl Default for Config {
             quirks: false,
             quirks_seed: 1,
             quirks_omit_optional: true,
+        }
+    }
+}
+
+/// The shape of log lines on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `2026-11-01T10:00:00.123Z POST /titles/1/clusters 200 0.4ms clusters title=1 session=.. corr=..`
+    #[default]
+    Human,
+    /// One JSON object per line: `timestamp`, `event`, and for requests `call`, `title`,
+    /// `sessionId` or `ticketId`, `method`, `path`, `status`, `latencyMs`, `correlationId`, `fault`.
+    Json,
+}
+
+/// A title's own pools.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TitleConfig {
+    /// The title id.
+    pub id: u32,
+    /// The servers of its pool (clusters and inline clusters), in order; None:
+    /// [`Config::servers_per_title`] simulated ones.
+    pub servers: Option<Vec<ServerConfig>>,
+    /// Its session hosts, in order; None: [`Config::session_hosts_per_title`] simulated ones.
+    pub session_hosts: Option<Vec<ServerConfig>>,
+}
+
+impl TitleConfig {
+    /// A title with the default pools.
+    pub fn new(id: u32) -> Self {
+        TitleConfig { id, ..TitleConfig::default() }
+    }
+
+    /// Sets the servers of its pool.
+    pub fn with_servers(mut self, servers: Vec<ServerConfig>) -> Self {
+        self.servers = Some(servers);
+        self
+    }
+
+    /// Sets its session hosts.
+    pub fn with_session_hosts(mut self, hosts: Vec<ServerConfig>) -> Self {
+        self.session_hosts = Some(hosts);
+        self
+    }
+}
+
+/// One server of a pool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// What answers behind it.
+    pub kind: ServerKind,
+    /// The port mappings reported for it; empty: the kind's defaults ([`Config::port_mappings`]
+    /// for simulated servers, `GameData {port} -> {port}` for the others).
+    pub ports: Vec<PortMapping>,
+}
+
+impl ServerConfig {
+    /// A simulated server (nothing runs behind it, or a UDP echo socket with [`Config::udp_echo`]).
+    pub fn simulated() -> Self {
+        ServerConfig { kind: ServerKind::Simulated, ports: Vec::new() }
+    }
+
+    /// A server you run yourself: `host:port` is reported as is (`[v6]:port` for IPv6).
+    pub fn fixed(host: impl Into<String>, port: u16) -> Self {
+        ServerConfig { kind: ServerKind::Fixed { host: host.into(), port }, ports: Vec::new() }
+    }
+
+    /// A command started for each allocation of this server.
+    pub fn command(command: CommandConfig) -> Self {
+        ServerConfig { kind: ServerKind::Command(command), ports: Vec::new() }
+    }
+
+    /// Sets the port mappings reported.
+    pub fn with_ports(mut self, ports: Vec<PortMapping>) -> Self {
+        self.ports = ports;
+        self
+    }
+}
+
+/// What answers behind a server of a pool.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServerKind {
+    /// Nothing (or a UDP echo socket): `hostName` is [`Config::host_name`], `{port}` is
+    /// 31000 + n (session hosts 32000 + n) or the echo socket's port.
+    Simulated,
+    /// A dedicated server you run yourself: `hostName` is `host`, `{port}` is `port`.
+    Fixed {
+        /// Reported as `hostName`.
+        host: String,
+        /// The server's port (`{port}` in port mappings).
+        port: u16,
+    },
+    /// A process started when the server is allocated, stopped (with its process group) when
+    /// the allocation ends (lifetime, release, reset) or the emulator stops. `hostName` is
+    /// [`Config::host_name`]; `{port}` is a free port picked for each allocation.
+    Command(CommandConfig),
+}
+
+/// How to run a game server per allocation.
+///
+/// Placeholders in the program and arguments (and in `env` values): `{port}` (a free port
+/// picked for this allocation), `{host}` ([`Config::host_name`]), `{title}`, `{session}` (the
+/// session id, or the ticket id of inline clusters), `{index}` (the server's place in its
+/// pool), and `{{`/`}}` for braces. The same values are in the environment as
+/// `GSMS_EMULATOR_PORT`, `GSMS_EMULATOR_HOST`, `GSMS_EMULATOR_TITLE`, `GSMS_EMULATOR_SESSION`,
+/// `GSMS_EMULATOR_INDEX`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandConfig {
+    /// The program and its arguments (no shell), or one shell command line (`sh -c` on Unix,
+    /// `cmd /C` on Windows), where placeholders become references to the environment variables
+    /// that hold their values (`${GSMS_EMULATOR_PORT}`, `%GSMS_EMULATOR_PORT%`), so that no value
+    /// (a client's ticket id, say) is ever parsed as shell code; quote `"{session}"` where it may
+    /// hold spaces.
+    pub command: CommandLine,
+    /// Working directory; None: the emulator's.
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// When the allocation is answered Fulfilled.
+    pub ready: Readiness,
+    /// A command that is not ready this long after it started (or exits before) is stopped and
+    /// its allocation answered 500 with why. Default 10 s.
+    pub ready_timeout: Duration,
+    /// After SIGTERM to its process group, SIGKILL follows this long later. Default 3 s.
+    pub stop_timeout: Duration,
+}
+
+impl CommandConfig {
+    /// A program and its arguments, ready once something listens on (or binds) `{port}`.
+    pub fn new<S: Into<String>>(argv: impl IntoIterator<Item = S>) -> Self {
+        CommandConfig {
+            command: CommandLine::Argv(argv.into_iter().map(Into::into).collect()),
+            cwd: None,
+            env: Vec::new(),
+            ready: Readiness::Port,
+            ready_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(3),
+        }
+    }
+
+    /// A shell command line.
+    pub fn shell(line: impl Into<String>) -> Self {
+        CommandConfig { command: CommandLine::Shell(line.into()), ..CommandConfig::new(Vec::<String>::new()) }
+    }
+
+    /// Sets when it counts as ready.
+    pub fn with_ready(mut self, ready: Readiness) -> Self {
+        self.ready = ready;
+        self
+    }
+
+    /// Sets the readiness timeout.
+    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// Why the command cannot be used, if it cannot: no program, an unknown placeholder, an
+    /// unmatched brace, a timeout of 0 or over an hour.
+    pub fn check(&self) -> Result<(), String> {
+        let parts: Vec<&str> = match &self.command {
+            CommandLine::Argv(a) if a.is_empty() || a[0].is_empty() => {
+                return Err("the command names no program".into())
+            }
+            CommandLine::Argv(a) => a.iter().map(String::as_str).collect(),
+            CommandLine::Shell(s) if s.trim().is_empty() => return Err("the command is empty".into()),
+            CommandLine::Shell(s) => vec![s.as_str()],
+        };
+        for p in parts.into_iter().chain(self.env.iter().map(|(_, v)| v.as_str())) {
+            check_placeholders(p)?;
+        }
+        for (k, _) in &self.env {
+            if k.is_empty() || k.contains('=') || k.contains('\0') {
+                return Err(format!("environment variable name {k:?} is empty or has '=' or NUL"));
+            }
+        }
+        if let Readiness::Line(text) = &self.ready {
+            if text.is_empty() {
+                return Err("ready_line is empty".into());
+            }
+        }
+        for (what, d) in [("ready_timeout", self.ready_timeout), ("stop_timeout", self.stop_timeout)] {
+            if d.is_zero() || d > Duration::from_secs(3600) {
+                return Err(format!("{what} must be over 0 and at most an hour"));
+            }
+        }
+        if let Readiness::After(d) = self.ready {
+            if d >= self.ready_timeout {
+                return Err("ready_after must be shorter than ready_timeout".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The placeholders of [`CommandConfig`].
+pub(crate) const PLACEHOLDERS: [&str; 5] = ["port", "host", "title", "session", "index"];
+
+/// Substitutes `{name}` placeholders (`{{` and `}}` are braces); Err on an unknown name or an
+/// unmatched brace.
+pub(crate) fn substitute(text: &str, value: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(t) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix('{') {
+            let end = t.find('}').ok_or_else(|| format!("unmatched '{{' in {text:?}"))?;
+            let name = &t[..end];
+            let v = value(name).ok_or_else(|| {
+                format!("unknown placeholder {{{name}}} in {text:?}: expected one of {{{}}}", PLACEHOLDERS.join("}, {"))
+            })?;
+            out.push_str(&v);
+            rest = &t[end + 1..];
+        } else {
+            return Err(format!("unmatched '}}' in {text:?} (write }}}} for a brace)"));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn check_placeholders(text: &str) -> Result<(), String> {
+    substitute(text, &|name| PLACEHOLDERS.contains(&name).then(String::new)).map(|_| ())
+}
+
+/// A game server's command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CommandLine {
+    /// The program and its arguments, run without a shell.
+    Argv(Vec<String>),
+    /// One command line for the shell.
+    Shell(String),
+}
+
+/// When a started game server counts as ready (and its allocation is answered Fulfilled).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Readiness {
+    /// Something listens on TCP `{port}` or has bound UDP `{port}` (read from `/proc/net` on
+    /// Linux; elsewhere a TCP connect to it succeeds).
+    Port,
+    /// A line of its standard output or error contains this text.
+    Line(String),
+    /// It is still running this long after it started.
+    After(Duration),
+}
+
+/// One reported port mapping: `{"Key": name, "Value": {"internal": .., "external": ..}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortMapping {
+    /// `Key`, e.g. `"GameData"`.
+    pub name: String,
+    /// The port inside the server.
+    pub internal: PortValue,
+    /// The port a client connects to.
+    pub external: PortValue,
+}
+
+impl PortMapping {
+    /// A mapping.
+    pub fn new(name: impl Into<String>, internal: PortValue, external: PortValue) -> Self {
+        PortMapping { name: name.into(), internal, external }
+    }
+
+    /// GameData 7777 -> `{port}`, RDP 3389 -> 3389 (as the recorded test vector).
+    pub fn simulated_defaults() -> Vec<PortMapping> {
+        vec![
+            PortMapping::new("GameData", PortValue::Fixed(7777), PortValue::ServerPort),
+            PortMapping::new("RDP", PortValue::Fixed(3389), PortValue::Fixed(3389)),
+        ]
+    }
+
+    /// GameData `{port}` -> `{port}`: the default of fixed and command servers.
+    pub fn game_data() -> Vec<PortMapping> {
+        vec![PortMapping::new("GameData", PortValue::ServerPort, PortValue::ServerPort)]
+    }
+}
+
+/// A port in a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortValue {
+    /// This port.
+    Fixed(u16),
+    /// `{port}`: the server's port (see [`ServerKind`]).
+    ServerPort,
+}
+
+impl PortValue {
+    /// The port, given the server's.
+    pub fn resolve(self, server_port: u16) -> u16 {
+        match self {
+            PortValue::Fixed(p) => p,
+            PortValue::ServerPort => server_port,
         }
     }
 }

@@ -153,6 +153,8 @@ mod beacon;
 mod config;
 mod http;
 mod json;
+mod log;
+mod process;
 mod quirks;
 mod server;
 mod service;
@@ -163,8 +165,9 @@ mod udp;
 use std::net::SocketAddr;
 
 pub use config::{
-    Config, ErrorBodyStyle, FaultRule, GameVariant, GsiSet, RateLimit, RecordedRequest, RegionConfig, TicketStatus,
-    TlsConfig, VariantCatalogue, VariantSchema, CALLS,
+    CommandConfig, CommandLine, Config, ErrorBodyStyle, FaultRule, GameVariant, GsiSet, LogFormat, PortMapping,
+    PortValue, RateLimit, Readiness, RecordedRequest, RegionConfig, ServerConfig, ServerKind, TicketStatus,
+    TitleConfig, TlsConfig, VariantCatalogue, VariantSchema, CALLS,
 };
 pub use server::Emulator;
 #[cfg(any(test, feature = "test-tls"))]

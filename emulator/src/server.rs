@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::http::{self, Conn, ReadOutcome, Transport};
+use crate::log::RequestLine;
 use crate::service::{Action, Service};
 use crate::{
     base_url_for, Config, FaultRule, RecordedRequest, RegionConfig, TicketStatus, TlsConfig, VariantCatalogue,
@@ -65,12 +66,14 @@ impl Emulator {
             (cfg.host_name.as_str(), 0u16).to_socket_addrs()?;
         }
         let tls = cfg.tls.as_ref().map(server_tls_config).transpose()?;
-        let listener = TcpListener::bind(cfg.bind.as_str())?;
+        let listener = TcpListener::bind(cfg.bind.as_str()).map_err(|e| bind_error(&cfg.bind, e))?;
         let addr = listener.local_addr()?;
         let base_url = base_url_for(addr, tls.is_some());
         let service = Service::new(&cfg)?;
-        if let Err(e) = service.create_pools(&cfg.allowed_titles) {
-            service.stop_udp();
+        let mut titles = cfg.allowed_titles.clone();
+        titles.extend(cfg.titles.iter().map(|t| t.id));
+        if let Err(e) = service.create_pools(&titles) {
+            service.stop_children();
             return Err(e);
         }
         let inner = Arc::new(Inner { service, tls, conns: Mutex::new(Connections::default()) });
@@ -187,7 +190,8 @@ impl Emulator {
         self.inner.service.requests()
     }
 
-    /// Stops serving: closes the listener and every open connection, joins the threads and
+    /// Stops serving: closes the listener and every open connection, joins the threads, stops
+    /// every game server process (SIGTERM to its group, SIGKILL after its stop timeout) and
     /// closes the UDP echo sockets and QoS beacons. Dropping the emulator does the same.
     pub fn shutdown(mut self) {
         self.stop();
@@ -217,8 +221,19 @@ impl Emulator {
         for t in threads {
             let _ = t.join();
         }
-        self.inner.service.stop_udp();
+        self.inner.service.stop_children();
     }
+}
+
+/// The error of a listener that cannot bind, naming the address (and the way out when it is taken).
+fn bind_error(bind: &str, e: io::Error) -> io::Error {
+    let hint = if e.kind() == io::ErrorKind::AddrInUse {
+        "; another program (a second gsms-emulator?) listens there: pick another port, or port 0 \
+         for a free one (--bind 127.0.0.1:0 prints the address it chose)"
+    } else {
+        ""
+    };
+    io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}{hint}"))
 }
 
 impl Drop for Emulator {
@@ -332,28 +347,32 @@ fn serve_http<S: Transport>(inner: &Inner, mut conn: Conn<S>, raw: &TcpStream) {
         };
         let started = Instant::now();
         let handled = svc.handle(&req);
-        let log = |status: &str| {
-            if svc.settings.log {
-                eprintln!(
-                    "{} {} {} {}ms {} {}",
-                    req.method,
-                    req.target,
-                    status,
-                    started.elapsed().as_millis(),
-                    handled.correlation_id,
-                    handled.call.unwrap_or("-")
-                );
-            }
+        let log = |status: u16| {
+            let Some(info) = &handled.info else {
+                return; // admin requests are not logged
+            };
+            svc.logger.request(&RequestLine {
+                time: std::time::SystemTime::now(),
+                method: &req.method,
+                target: &req.target,
+                status,
+                latency: started.elapsed(),
+                call: handled.call,
+                title: info.title,
+                subject: info.subject.as_ref().map(|(k, v)| (*k, v.as_str())),
+                correlation_id: &handled.correlation_id,
+                fault: info.fault.as_deref(),
+            });
         };
         match &handled.action {
             Action::Drop => {
-                log("dropped");
+                log(0);
                 return;
             }
             Action::Respond(resp) => {
                 let keep_alive = req.wants_keep_alive() && !req.body_too_large && !svc.stopping();
                 let written = conn.write_response(resp, keep_alive, req.minor_version, req.method == "HEAD");
-                log(&resp.status.to_string());
+                log(resp.status);
                 if written.is_err() {
                     return;
                 }

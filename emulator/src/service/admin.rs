@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+use super::calls::port_mappings;
 use super::calls::variants::{catalogue_json, parse_catalogue};
 use super::errors;
 use super::faults::{parse_fault, ActiveFault};
@@ -34,6 +35,19 @@ fn body_object(req: &Request) -> Result<serde_json::Map<String, Value>, Response
         Ok(_) => Err(admin_error(400, "the body must be a JSON object")),
         Err(e) => Err(admin_error(400, &format!("the body is not valid JSON: {e}"))),
     }
+}
+
+/// A game server process as the state page shows it (null when the server has none).
+fn process_json(process: Option<&crate::process::ProcessHandle>) -> Value {
+    let Some(p) = process else {
+        return Value::Null;
+    };
+    let state = p.0.state();
+    let why = match &state {
+        crate::process::ProcState::Failed(w) | crate::process::ProcState::Exited(w) => Some(w.clone()),
+        _ => None,
+    };
+    json!({"pid": p.0.pid, "port": p.0.port, "state": state.name(), "command": p.0.command_line, "reason": why})
 }
 
 fn title_query(req: &Request) -> Option<u32> {
@@ -335,15 +349,20 @@ impl Service {
                             Some(Holder::Ticket(id)) => (None, Some(id.clone())),
                             None => (None, None),
                         };
+                        let process = s.lease.as_ref().and_then(|l| l.process.as_ref());
+                        let port = s.machine.port(process);
                         json!({
                             "index": s.machine.index,
-                            "hostName": cfg.host_name,
-                            "gameDataPort": s.machine.game_port,
+                            "kind": s.machine.kind.name(),
+                            "hostName": s.machine.host,
+                            "gameDataPort": port,
+                            "portMappings": port_mappings(&s.machine, port).to_value(),
                             "udpEcho": s.machine.echo.is_some(),
                             "clusterId": s.machine.cluster_id,
                             "sessionId": session,
                             "ticketId": ticket,
                             "remainingLifetimeMs": s.lease.as_ref().map(|l| ms_until(l.expires)),
+                            "process": process_json(process),
                         })
                     })
                     .collect();
@@ -387,12 +406,18 @@ impl Service {
                 let hosts: Vec<Value> = hosts
                     .iter()
                     .map(|h| {
+                        let process = h.claim.as_ref().and_then(|c| c.process.as_ref());
+                        let port = h.machine.port(process);
                         json!({
                             "index": h.machine.index,
+                            "kind": h.machine.kind.name(),
                             "sessionHostId": h.session_host_id,
                             "state": h.state_name(now),
                             "sessionId": h.claim.as_ref().map(|c| c.session_id.clone()),
-                            "gameDataPort": h.machine.game_port,
+                            "hostName": h.machine.host,
+                            "gameDataPort": port,
+                            "portMappings": port_mappings(&h.machine, port).to_value(),
+                            "process": process_json(process),
                             "udpEcho": h.machine.echo.is_some(),
                             "activatesInMs": h.claim.as_ref().map(|c| ms_until(c.ready_at)),
                             "remainingLifetimeMs": h.claim.as_ref().map(|c| ms_until(c.expires)),
@@ -433,10 +458,19 @@ impl Service {
             .take(LATEST_REQUESTS)
             .map(|r| {
                 let unix_ms = r.time.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+                let (kind, id) = match &r.info.subject {
+                    Some((k, v)) => (*k, Some(v.clone())),
+                    None => ("sessionId", None),
+                };
                 json!({
                     "time": httpdate::fmt_http_date(r.time),
+                    "timestamp": crate::log::timestamp(r.time),
                     "unixMs": unix_ms,
                     "call": r.request.call,
+                    "titleId": r.info.title,
+                    "sessionId": if kind == "sessionId" { id.clone() } else { None },
+                    "ticketId": if kind == "ticketId" { id } else { None },
+                    "fault": r.info.fault,
                     "method": r.request.method,
                     "path": r.request.path,
                     "status": r.request.status,
@@ -481,6 +515,7 @@ impl Service {
                 "quirksSeed": cfg.quirks_seed,
                 "quirksOmitOptional": cfg.quirks_omit_optional,
                 "qosPendingLimit": cfg.qos_pending_limit,
+                "configuredTitles": cfg.titles.iter().map(|t| t.id).collect::<Vec<_>>(),
             },
         })
     }

@@ -36,6 +36,23 @@ pub(crate) struct FaultEffect {
     pub retry_after: Option<String>,
 }
 
+impl FaultEffect {
+    /// What the log says of it: `"503"`, `"drop"`, `"latency=250ms"`, `"latency=250ms+503"`; None
+    /// when no rule fired.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.latency_ms > 0 {
+            parts.push(format!("latency={}ms", self.latency_ms));
+        }
+        if self.drop_connection {
+            parts.push("drop".to_string());
+        } else if let Some(s) = self.status {
+            parts.push(s.to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join("+"))
+    }
+}
+
 /// Rolls the rules in order for one call. Rules that only add latency fire and let the next
 /// rules be rolled too; the first rule that fires with a status or a drop ends the roll.
 pub(crate) fn roll(faults: &mut Vec<ActiveFault>, call: Call, mut salt: u64) -> FaultEffect {

@@ -12,15 +12,17 @@ pub(crate) mod state;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::beacon::Beacon;
 use crate::http::{Request, Response};
+use crate::log::Logger;
+use crate::process::Registry;
 use crate::quirks;
-use crate::{Config, RecordedRequest};
+use crate::{Config, RecordedRequest, ServerConfig, ServerKind};
 use route::{Call, Routed};
-use state::{Record, State};
+use state::{Record, Spawner, State};
 
 /// What the connection loop does with a handled request.
 pub(crate) enum Action {
@@ -34,11 +36,25 @@ pub(crate) struct Handled {
     pub correlation_id: String,
     /// The call the request named, if any.
     pub call: Option<&'static str>,
+    /// What the log line and the request record say of a service call.
+    pub info: Option<CallInfo>,
+}
+
+/// What a service call was about, for the log and the state page.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CallInfo {
+    pub title: Option<u32>,
+    /// `("sessionId", ..)` or `("ticketId", ..)`.
+    pub subject: Option<(&'static str, String)>,
+    /// The fault rule's effect, when one fired: `"503"`, `"drop"`, `"latency=250ms"`, ...
+    pub fault: Option<String>,
 }
 
 /// State shared by the accept thread, connection threads and the [`crate::Emulator`] handle.
 pub(crate) struct Service {
     pub settings: Config,
+    pub logger: Arc<Logger>,
+    processes: Arc<Registry>,
     state: Mutex<State>,
     pub beacons: Vec<Beacon>,
     request_count: AtomicU64,
@@ -77,14 +93,20 @@ impl Service {
                 return Err(invalid("rate limit needs max_requests >= 1 and a period > 0".into()));
             }
         }
+        check_titles(cfg).map_err(invalid)?;
         let mut beacons = Vec::with_capacity(cfg.regions.len());
         for (i, r) in cfg.regions.iter().enumerate() {
             // Dropping the ones started so far stops them.
             beacons.push(Beacon::start(&cfg.host_name, i, r, cfg.qos_pending_limit)?);
         }
+        let logger = Arc::new(Logger { enabled: cfg.log, format: cfg.log_format });
+        let processes = Arc::new(Registry::default());
+        let spawner = Spawner { logger: logger.clone(), registry: processes.clone() };
         Ok(Service {
             settings: cfg.clone(),
-            state: Mutex::new(State::new(cfg)),
+            logger,
+            processes,
+            state: Mutex::new(State::new(cfg, spawner)),
             beacons,
             request_count: AtomicU64::new(0),
             answers: AtomicU64::new(0),
@@ -152,10 +174,25 @@ impl Service {
         self.lock().records.iter().map(|r| r.request.clone()).collect()
     }
 
-    /// Closes every UDP socket (echo and beacons) and joins their threads.
-    pub fn stop_udp(&self) {
+    /// Stops every game server process, closes every UDP socket (echo and beacons) and joins
+    /// their threads.
+    pub fn stop_children(&self) {
         let echoes: Vec<crate::udp::UdpEcho> = {
             let mut st = self.lock();
+            for pool in st.pools.values_mut() {
+                for server in &mut pool.servers {
+                    if let Some(lease) = server.lease.as_mut() {
+                        lease.process = None;
+                    }
+                }
+            }
+            for hosts in st.host_pools.values_mut() {
+                for host in hosts.iter_mut() {
+                    if let Some(claim) = host.claim.as_mut() {
+                        claim.process = None;
+                    }
+                }
+            }
             let servers = st.pools.values_mut().flat_map(|p| p.servers.iter_mut()).map(|s| &mut s.machine);
             let mut echoes: Vec<_> = servers.filter_map(|m| m.echo.take()).collect();
             let hosts = st.host_pools.values_mut().flat_map(|h| h.iter_mut()).map(|h| &mut h.machine);
@@ -168,6 +205,7 @@ impl Service {
         for b in &self.beacons {
             b.stop();
         }
+        self.processes.stop_all();
     }
 
     // ----- request handling -----
@@ -182,10 +220,12 @@ impl Service {
                 action: Action::Respond(common_headers(resp, &correlation_id)),
                 correlation_id,
                 call: None,
+                info: None,
             };
         }
         self.request_count.fetch_add(1, Ordering::SeqCst);
-        let (call, action) = self.service(req);
+        let mut info = CallInfo::default();
+        let (call, action) = self.service(req, &mut info);
         let call = call.map(Call::name);
         let status = match &action {
             Action::Respond(r) => r.status,
@@ -200,12 +240,12 @@ impl Service {
             call,
             correlation_id: correlation_id.clone(),
         };
-        self.lock().record(Record { request, time: SystemTime::now(), latency: started.elapsed() });
+        self.lock().record(Record { request, time: SystemTime::now(), latency: started.elapsed(), info: info.clone() });
         let action = match action {
             Action::Respond(resp) => Action::Respond(common_headers(resp, &correlation_id)),
             Action::Drop => Action::Drop,
         };
-        Handled { action, correlation_id, call }
+        Handled { action, correlation_id, call, info: Some(info) }
     }
 
     /// Sleeps, waking early when the emulator shuts down.
@@ -221,7 +261,7 @@ impl Service {
     }
 
     /// Routes, rolls the fault rules of the call, runs the shared checks and the call.
-    fn service(&self, req: &Request) -> (Option<Call>, Action) {
+    fn service(&self, req: &Request, info: &mut CallInfo) -> (Option<Call>, Action) {
         let route = match route::route(&req.method, &req.path) {
             Routed::NotFound => {
                 let msg = format!("no such resource: {} {}", req.method, req.path);
@@ -234,7 +274,10 @@ impl Service {
             Routed::Found(route) => route,
         };
         let call = route.call;
+        info.title = route.title;
+        info.subject = subject(call, route.id.as_deref(), req);
         let fault = faults::roll(&mut self.lock().faults, call, self.ids.load(Ordering::Relaxed));
+        info.fault = fault.describe();
         if fault.latency_ms > 0 {
             self.sleep(fault.latency_ms);
         }
@@ -283,14 +326,73 @@ impl Service {
     }
 }
 
+/// The session or ticket a call is about: from the path (status calls) or the body.
+fn subject(call: Call, id: Option<&str>, req: &Request) -> Option<(&'static str, String)> {
+    let from_body = |field: &'static str| {
+        let v: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
+        Some((field, v.get(field)?.as_str()?.to_string()))
+    };
+    match call {
+        Call::TicketStatus => id.map(|t| ("ticketId", t.to_string())),
+        Call::AllocationStatus => id.map(|s| ("sessionId", s.to_string())),
+        Call::Clusters | Call::SessionHosts => from_body("sessionId"),
+        Call::InlineClusters => from_body("ticketId").map(|(_, t)| ("ticketId", t)),
+        Call::Variants | Call::QosServers => None,
+    }
+}
+
+/// Why the configured titles cannot be used, if they cannot.
+fn check_titles(cfg: &Config) -> Result<(), String> {
+    let check_ports = |ports: &[crate::PortMapping], at: &str| -> Result<(), String> {
+        for (i, m) in ports.iter().enumerate() {
+            if m.name.is_empty() || m.name.chars().any(|c| c.is_control()) {
+                return Err(format!("{at}: port mapping {i} has an empty name or control characters"));
+            }
+        }
+        Ok(())
+    };
+    check_ports(&cfg.port_mappings, "port_mappings")?;
+    for (n, t) in cfg.titles.iter().enumerate() {
+        if cfg.titles[..n].iter().any(|o| o.id == t.id) {
+            return Err(format!("title {} is configured twice", t.id));
+        }
+        for (what, list) in [("servers", &t.servers), ("session_hosts", &t.session_hosts)] {
+            for (i, s) in list.iter().flatten().enumerate() {
+                let at = format!("title {} {what}[{i}]", t.id);
+                check_server(s).map_err(|e| format!("{at}: {e}"))?;
+                check_ports(&s.ports, &at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn check_server(s: &ServerConfig) -> Result<(), String> {
+    match &s.kind {
+        ServerKind::Simulated => Ok(()),
+        ServerKind::Fixed { host, port } => {
+            if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                Err(format!("host {host:?} is empty or has spaces or control characters"))
+            } else if *port == 0 {
+                Err("port 0 is not a server's port".into())
+            } else {
+                Ok(())
+            }
+        }
+        ServerKind::Command(c) => c.check(),
+    }
+}
+
 fn common_headers(mut resp: Response, correlation_id: &str) -> Response {
-    let mut headers = vec![
-        ("Content-Type".to_string(), "application/json".to_string()),
+    let has_type = resp.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+    let content_type = if has_type { None } else { Some(("Content-Type".to_string(), "application/json".to_string())) };
+    let mut headers: Vec<(String, String)> = content_type.into_iter().collect();
+    headers.extend([
         ("Cache-Control".to_string(), "no-cache".to_string()),
         ("X-Content-Type-Options".to_string(), "nosniff".to_string()),
         ("X-XblCorrelationId".to_string(), correlation_id.to_string()),
         ("Date".to_string(), httpdate::fmt_http_date(SystemTime::now())),
-    ];
+    ]);
     headers.append(&mut resp.headers);
     resp.headers = headers;
     resp

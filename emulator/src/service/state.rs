@@ -11,23 +11,24 @@ use base64::Engine as _;
 
 use super::faults::ActiveFault;
 use super::random_u64;
+use crate::log::Logger;
+use crate::process::{GameProcess, Launch, ProcState, ProcessHandle, Registry};
 use crate::udp::UdpEcho;
-use crate::{Config, RecordedRequest, TicketStatus, VariantCatalogue};
+use crate::{
+    CommandConfig, Config, PortMapping, RecordedRequest, ServerConfig, ServerKind, TicketStatus, VariantCatalogue,
+};
 
-/// Internal port of the GameData mapping, as in the recorded test vector.
-pub(crate) const GAME_DATA_INTERNAL: u16 = 7777;
 /// First external GameData port of cluster servers when no UDP echo socket is bound.
 const GAME_DATA_BASE: u16 = 31000;
 /// First external GameData port of session hosts when no UDP echo socket is bound.
 const SESSION_HOST_BASE: u16 = 32000;
-pub(crate) const RDP_PORT: u16 = 3389;
 /// How many requests [`crate::Emulator::requests`] keeps.
 pub(crate) const RECORD_LIMIT: usize = 1000;
 /// Rate-limit windows kept at most (one per user and call); older ones are dropped beyond it.
 const RATE_WINDOWS_LIMIT: usize = 10_000;
 
 /// Who holds (or waits for) a server of a title's pool.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Holder {
     /// A clusters allocation, by canonical MPSD session path.
     Session(String),
@@ -47,12 +48,37 @@ impl Holder {
 pub(crate) struct Lease {
     pub holder: Holder,
     pub expires: Instant,
+    /// The game server process of a command server.
+    pub process: Option<ProcessHandle>,
 }
 
-/// A simulated machine: a cluster server or a session host.
+/// What runs behind a machine.
+pub(crate) enum MachineKind {
+    Simulated,
+    Fixed,
+    Command(Box<CommandConfig>),
+}
+
+impl MachineKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MachineKind::Simulated => "simulated",
+            MachineKind::Fixed => "fixed",
+            MachineKind::Command(_) => "command",
+        }
+    }
+}
+
+/// A machine of a pool: a cluster server or a session host.
 pub(crate) struct Machine {
     pub index: usize,
+    pub kind: MachineKind,
+    /// `hostName` of its answers.
+    pub host: String,
+    /// `{port}`: 31000 + n (32000 + n), the echo socket's, the fixed one; 0 for a command server
+    /// (each allocation picks one).
     pub game_port: u16,
+    pub ports: Vec<PortMapping>,
     pub secure_context: String,
     pub cluster_id: String,
     pub game_host_id: String,
@@ -60,13 +86,24 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
-    fn new(cfg: &Config, title_id: u32, index: usize, kind: u16) -> io::Result<Machine> {
+    fn new(cfg: &Config, title_id: u32, index: usize, kind: u16, spec: &ServerConfig) -> io::Result<Machine> {
         let base = if kind == 0 { GAME_DATA_BASE } else { SESSION_HOST_BASE };
-        let (game_port, echo) = if cfg.udp_echo {
-            let echo = UdpEcho::bind(&cfg.host_name)?;
-            (echo.port, Some(echo))
-        } else {
-            ((base as usize + index).min(u16::MAX as usize) as u16, None)
+        let (machine_kind, host, game_port, echo, default_ports) = match &spec.kind {
+            ServerKind::Simulated => {
+                let (port, echo) = if cfg.udp_echo {
+                    let echo = UdpEcho::bind(&cfg.host_name)?;
+                    (echo.port, Some(echo))
+                } else {
+                    ((base as usize + index).min(u16::MAX as usize) as u16, None)
+                };
+                (MachineKind::Simulated, cfg.host_name.clone(), port, echo, cfg.port_mappings.clone())
+            }
+            ServerKind::Fixed { host, port } => {
+                (MachineKind::Fixed, host.clone(), *port, None, PortMapping::game_data())
+            }
+            ServerKind::Command(c) => {
+                (MachineKind::Command(Box::new(c.clone())), cfg.host_name.clone(), 0, None, PortMapping::game_data())
+            }
         };
         // "Secure device address" stand-in: a tag, the title, the machine, its port, noise.
         let mut context = Vec::with_capacity(24);
@@ -77,13 +114,77 @@ impl Machine {
         context.extend_from_slice(&random_u64(index as u64).to_be_bytes());
         Ok(Machine {
             index,
+            kind: machine_kind,
+            host,
             game_port,
+            ports: if spec.ports.is_empty() { default_ports } else { spec.ports.clone() },
             secure_context: base64::engine::general_purpose::STANDARD.encode(&context),
             cluster_id: guid(title_id, 0xc100 | kind, index as u64),
             game_host_id: guid(title_id, 0x9a00 | kind, index as u64),
             echo,
         })
     }
+
+    /// `{port}` of an allocation of this machine.
+    pub fn port(&self, process: Option<&ProcessHandle>) -> u16 {
+        process.map_or(self.game_port, |p| p.0.port)
+    }
+}
+
+/// Starts game server processes for allocations of command servers.
+pub(crate) struct Spawner {
+    pub logger: std::sync::Arc<Logger>,
+    pub registry: std::sync::Arc<Registry>,
+}
+
+impl Spawner {
+    /// The process of a new allocation of `machine` (None unless it is a command server).
+    pub fn start(&self, title: u32, machine: &Machine, what: &str, session: &str) -> Option<ProcessHandle> {
+        let MachineKind::Command(cmd) = &machine.kind else {
+            return None;
+        };
+        let launch = Launch {
+            title,
+            index: machine.index,
+            session,
+            host: &machine.host,
+            label: format!("title {title} {what} {}", machine.index),
+        };
+        Some(ProcessHandle(GameProcess::start(cmd, &launch, &self.logger, &self.registry)))
+    }
+}
+
+/// A process's end, if it ended: (failed to start, why).
+fn process_end(process: Option<&ProcessHandle>) -> Option<(bool, String)> {
+    match process?.0.state() {
+        ProcState::Failed(why) => Some((true, why)),
+        ProcState::Exited(how) => Some((false, format!("the game server process exited: {how}"))),
+        _ => None,
+    }
+}
+
+/// How long a handler waits for a starting game server: its ready timeout, and time for the
+/// watcher to stop it when it was not ready.
+fn start_wait(machine: &Machine) -> Duration {
+    match &machine.kind {
+        MachineKind::Command(c) => c.ready_timeout + c.stop_timeout + Duration::from_secs(1),
+        _ => Duration::ZERO,
+    }
+}
+
+/// Whether an allocation's game server is still starting.
+pub(crate) fn starting(process: Option<&ProcessHandle>) -> Option<std::sync::Arc<GameProcess>> {
+    process.filter(|p| p.0.state() == ProcState::Starting).map(|p| p.0.clone())
+}
+
+/// The servers (or session hosts) of a title's pool.
+fn title_specs(cfg: &Config, title_id: u32, hosts: bool) -> Vec<ServerConfig> {
+    let own = cfg.titles.iter().find(|t| t.id == title_id);
+    let list = own.and_then(|t| if hosts { t.session_hosts.clone() } else { t.servers.clone() });
+    list.unwrap_or_else(|| {
+        let n = if hosts { cfg.session_hosts_per_title } else { cfg.servers_per_title };
+        vec![ServerConfig::simulated(); n]
+    })
 }
 
 /// A GUID-shaped id that is stable for the same inputs.
@@ -109,17 +210,22 @@ impl Pool {
     }
 
     /// Gives free servers to the head of the queue.
-    fn promote(&mut self, now: Instant, lifetime: Duration) {
+    fn promote(&mut self, now: Instant, lifetime: Duration, title: u32, spawner: &Spawner) {
         for server in &mut self.servers {
             if self.queue.is_empty() {
                 break;
             }
             if server.lease.is_none() {
                 let holder = self.queue.pop_front().expect("queue not empty");
-                server.lease = Some(Lease { holder, expires: now + lifetime });
+                server.lease = Some(new_lease(spawner, title, &server.machine, holder, now + lifetime));
             }
         }
     }
+}
+
+fn new_lease(spawner: &Spawner, title: u32, machine: &Machine, holder: Holder, expires: Instant) -> Lease {
+    let process = spawner.start(title, machine, "server", holder.describe().1);
+    Lease { holder, expires, process }
 }
 
 /// What an inline-clusters POST asked for, and how its ticket ended if it did.
@@ -134,6 +240,8 @@ pub(crate) enum Outcome {
     Fulfilled(usize),
     Queued,
     Aborted,
+    /// The game server of its allocation failed to start: why.
+    Failed(String),
 }
 
 /// A session host's claim by a session.
@@ -141,6 +249,8 @@ pub(crate) struct Claim {
     pub session_id: String,
     pub ready_at: Instant,
     pub expires: Instant,
+    /// The game server process of a command session host.
+    pub process: Option<ProcessHandle>,
 }
 
 pub(crate) struct SessionHost {
@@ -153,7 +263,7 @@ impl SessionHost {
     pub fn state_name(&self, now: Instant) -> &'static str {
         match &self.claim {
             None => "StandingBy",
-            Some(c) if c.ready_at > now => "Activating",
+            Some(c) if c.ready_at > now || starting(c.process.as_ref()).is_some() => "Activating",
             Some(_) => "Active",
         }
     }
@@ -173,6 +283,7 @@ pub(crate) struct Record {
     pub request: RecordedRequest,
     pub time: SystemTime,
     pub latency: Duration,
+    pub info: super::CallInfo,
 }
 
 pub(crate) struct State {
@@ -186,11 +297,19 @@ pub(crate) struct State {
     pub no_subscriptions: BTreeSet<u32>,
     /// (user hash, call) -> (window start, requests in it).
     pub rate: HashMap<(String, &'static str), (Instant, u32)>,
+    /// Holders whose game server failed to start, and why (told once, at their next POST).
+    pub failures: HashMap<(u32, Holder), String>,
+    /// The same for session-host sessions.
+    pub host_failures: HashMap<(u32, String), String>,
+    pub spawner: Spawner,
 }
 
 impl State {
-    pub fn new(cfg: &Config) -> State {
+    pub fn new(cfg: &Config, spawner: Spawner) -> State {
         State {
+            failures: HashMap::new(),
+            host_failures: HashMap::new(),
+            spawner,
             pools: BTreeMap::new(),
             tickets: BTreeMap::new(),
             host_pools: BTreeMap::new(),
@@ -223,6 +342,8 @@ impl State {
         self.variants = cfg.variants.clone();
         self.no_subscriptions = cfg.titles_without_subscriptions.iter().copied().collect();
         self.rate.clear();
+        self.failures.clear();
+        self.host_failures.clear();
     }
 
     pub fn record(&mut self, record: Record) {
@@ -262,9 +383,10 @@ impl State {
         match self.pools.entry(title_id) {
             Entry::Occupied(e) => Ok(e.into_mut()),
             Entry::Vacant(e) => {
-                let mut servers = Vec::with_capacity(cfg.servers_per_title);
-                for index in 0..cfg.servers_per_title {
-                    servers.push(SimServer { machine: Machine::new(cfg, title_id, index, 0)?, lease: None });
+                let specs = title_specs(cfg, title_id, false);
+                let mut servers = Vec::with_capacity(specs.len());
+                for (index, spec) in specs.iter().enumerate() {
+                    servers.push(SimServer { machine: Machine::new(cfg, title_id, index, 0, spec)?, lease: None });
                 }
                 Ok(e.insert(Pool { servers, queue: VecDeque::new() }))
             }
@@ -278,14 +400,27 @@ impl State {
             return;
         };
         let mut ended = Vec::new();
+        let mut failed = Vec::new();
         for server in &mut pool.servers {
             if server.lease.as_ref().is_some_and(|l| l.expires <= now) {
                 ended.extend(server.lease.take().map(|l| l.holder));
+            } else if let Some((start_failed, why)) =
+                server.lease.as_ref().and_then(|l| process_end(l.process.as_ref()))
+            {
+                failed.extend(server.lease.take().map(|l| (l.holder, start_failed, why)));
             }
         }
-        pool.promote(now, lifetime);
+        pool.promote(now, lifetime, title_id, &self.spawner);
         for holder in ended {
             self.end_ticket(title_id, &holder, TicketStatus::Aborted, "the server's lifetime ended");
+        }
+        for (holder, start_failed, why) in failed {
+            if start_failed {
+                self.end_ticket(title_id, &holder, TicketStatus::Error, &why);
+                self.failures.insert((title_id, holder), why);
+            } else {
+                self.end_ticket(title_id, &holder, TicketStatus::Aborted, &why);
+            }
         }
     }
 
@@ -317,6 +452,9 @@ impl State {
         let lifetime = cfg.server_lifetime;
         self.pool(cfg, title_id)?;
         self.sweep(title_id, lifetime);
+        if let Some(why) = self.failures.remove(&(title_id, holder.clone())) {
+            return Ok(Outcome::Failed(why));
+        }
         let pool = self.pools.get_mut(&title_id).expect("created above");
         if let Some(i) = pool.held_by(&holder) {
             return Ok(Outcome::Fulfilled(i));
@@ -325,7 +463,14 @@ impl State {
             return Ok(Outcome::Queued);
         }
         if let Some(i) = pool.servers.iter().position(|s| s.lease.is_none()) {
-            pool.servers[i].lease = Some(Lease { holder, expires: Instant::now() + lifetime });
+            let server = &mut pool.servers[i];
+            let lease = new_lease(&self.spawner, title_id, &server.machine, holder.clone(), Instant::now() + lifetime);
+            if let Some((true, why)) = process_end(lease.process.as_ref()) {
+                // Could not even be spawned: the server stays free.
+                self.end_ticket(title_id, &holder, TicketStatus::Error, &why);
+                return Ok(Outcome::Failed(why));
+            }
+            server.lease = Some(lease);
             return Ok(Outcome::Fulfilled(i));
         }
         if abort {
@@ -335,13 +480,28 @@ impl State {
         Ok(Outcome::Queued)
     }
 
+    /// The game server a fulfilled allocation waits for, while it starts, and how long to wait.
+    pub fn pending_start(&self, title_id: u32, outcome: &Outcome) -> Option<(std::sync::Arc<GameProcess>, Duration)> {
+        let Outcome::Fulfilled(i) = outcome else {
+            return None;
+        };
+        let server = &self.pools.get(&title_id)?.servers[*i];
+        starting(server.lease.as_ref()?.process.as_ref()).map(|p| (p, start_wait(&server.machine)))
+    }
+
+    /// The same for a claimed session host.
+    pub fn host_pending_start(&self, title_id: u32, i: usize) -> Option<(std::sync::Arc<GameProcess>, Duration)> {
+        let host = &self.host_pools.get(&title_id)?[i];
+        starting(host.claim.as_ref()?.process.as_ref()).map(|p| (p, start_wait(&host.machine)))
+    }
+
     /// Ends every lease of the title, then moves queued holders up. Returns how many ended.
     pub fn release_all(&mut self, title_id: u32, lifetime: Duration) -> usize {
         let Some(pool) = self.pools.get_mut(&title_id) else {
             return 0;
         };
         let ended: Vec<Holder> = pool.servers.iter_mut().filter_map(|s| s.lease.take()).map(|l| l.holder).collect();
-        pool.promote(Instant::now(), lifetime);
+        pool.promote(Instant::now(), lifetime, title_id, &self.spawner);
         for holder in &ended {
             self.end_ticket(title_id, holder, TicketStatus::Aborted, "the server was released");
         }
@@ -354,6 +514,10 @@ impl State {
         let holder = Holder::Ticket(ticket_id.to_string());
         if let Some(pool) = self.pools.get(&title_id) {
             if let Some(i) = pool.held_by(&holder) {
+                let lease = pool.servers[i].lease.as_ref();
+                if starting(lease.and_then(|l| l.process.as_ref())).is_some() {
+                    return Some((TicketStatus::Queued, None, "the game server is starting".to_string()));
+                }
                 return Some((TicketStatus::Active, Some(i), "a server is allocated".to_string()));
             }
             if let Some(pos) = pool.queue.iter().position(|h| h == &holder) {
@@ -387,7 +551,7 @@ impl State {
                         server.lease = None;
                     }
                 }
-                pool.promote(Instant::now(), lifetime);
+                pool.promote(Instant::now(), lifetime, title, &self.spawner);
             }
             if let Some(t) = self.tickets.get_mut(&(title, ticket_id.to_string())) {
                 t.ended = Some((status, description.to_string()));
@@ -403,10 +567,11 @@ impl State {
         match self.host_pools.entry(title_id) {
             Entry::Occupied(e) => Ok(e.into_mut()),
             Entry::Vacant(e) => {
-                let mut hosts = Vec::with_capacity(cfg.session_hosts_per_title);
-                for index in 0..cfg.session_hosts_per_title {
+                let specs = title_specs(cfg, title_id, true);
+                let mut hosts = Vec::with_capacity(specs.len());
+                for (index, spec) in specs.iter().enumerate() {
                     hosts.push(SessionHost {
-                        machine: Machine::new(cfg, title_id, index, 1)?,
+                        machine: Machine::new(cfg, title_id, index, 1, spec)?,
                         session_host_id: guid(title_id, 0x5e55, index as u64),
                         claim: None,
                     });
@@ -423,13 +588,23 @@ impl State {
             return;
         };
         let mut ended = Vec::new();
+        let mut failed = Vec::new();
         for host in hosts.iter_mut() {
             if host.claim.as_ref().is_some_and(|c| c.expires <= now) {
                 ended.extend(host.claim.take().map(|c| c.session_id));
+            } else if let Some((start_failed, why)) = host.claim.as_ref().and_then(|c| process_end(c.process.as_ref()))
+            {
+                failed.extend(host.claim.take().map(|c| (c.session_id, start_failed, why)));
             }
         }
         for session_id in ended {
             self.abort_session_record(title_id, &session_id, "the session host's lifetime ended");
+        }
+        for (session_id, start_failed, why) in failed {
+            self.abort_session_record(title_id, &session_id, &why);
+            if start_failed {
+                self.host_failures.insert((title_id, session_id), why);
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::session_hosts::host_fields;
 use crate::http::Response;
 use crate::json::Json;
+use crate::service::state::starting;
 use crate::service::Service;
 
 pub(crate) fn handle(svc: &Service, title_id: u32, session_id: &str) -> Result<Json, Response> {
@@ -25,13 +26,15 @@ pub(crate) fn handle(svc: &Service, title_id: u32, session_id: &str) -> Result<J
             .with("ticketId", &record.ticket_id));
     };
     let host = &st.host_pools[&title_id][i];
-    let activating = host.claim.as_ref().is_some_and(|c| c.ready_at > Instant::now());
-    let (status, description) = if activating {
+    let claim = host.claim.as_ref();
+    let (status, description) = if starting(claim.and_then(|c| c.process.as_ref())).is_some() {
+        ("Queued", "the session host's game server is starting")
+    } else if claim.is_some_and(|c| c.ready_at > Instant::now()) {
         ("Queued", "the session host is activating")
     } else {
         ("Fulfilled", "the session host is Active")
     };
-    Ok(host_fields(svc, answer(status), host, &record.region)
+    Ok(host_fields(answer(status), host, &record.region)
         .with("sessionId", session_id)
         .with("description", description)
         .with("clusterId", &host.machine.cluster_id)

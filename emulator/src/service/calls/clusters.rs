@@ -9,14 +9,43 @@ use crate::service::Service;
 pub(crate) fn handle(svc: &Service, req: &Request, title_id: u32) -> Result<Json, Response> {
     let (session, abort) = parse_body(&req.body).map_err(|m| svc.err(400, &m))?;
     let cfg = &svc.settings;
+    let holder = Holder::Session(session);
     let mut st = svc.lock();
-    let outcome = st.allocate(cfg, title_id, Holder::Session(session), abort).map_err(|e| svc.pool_error(e))?;
-    let pool = &st.pools[&title_id];
+    let mut outcome = st.allocate(cfg, title_id, holder.clone(), abort).map_err(|e| svc.pool_error(e))?;
+    // A command server: answer once its game server is ready (or failed), without the lock.
+    if let Some((process, wait)) = st.pending_start(title_id, &outcome) {
+        drop(st);
+        process.wait_settled(wait);
+        st = svc.lock();
+        outcome = st.allocate(cfg, title_id, holder, abort).map_err(|e| svc.pool_error(e))?;
+    }
+    fulfilled_answer(svc, &st, title_id, &outcome, &cfg.region)
+}
+
+/// The answer of an allocation in the pool: 500 with why when its game server failed to start,
+/// Queued while it still starts.
+pub(crate) fn fulfilled_answer(
+    svc: &Service,
+    st: &crate::service::state::State,
+    title_id: u32,
+    outcome: &super::Outcome,
+    region: &str,
+) -> Result<Json, Response> {
+    let cfg = &svc.settings;
+    if let super::Outcome::Failed(why) = outcome {
+        return Err(svc.err(500, why));
+    }
+    if st.pending_start(title_id, outcome).is_some() {
+        return Ok(allocation_answer(cfg, &super::Outcome::Queued, None, region));
+    }
     let machine = match outcome {
-        super::Outcome::Fulfilled(i) => Some(&pool.servers[i].machine),
+        super::Outcome::Fulfilled(i) => {
+            let server = &st.pools[&title_id].servers[*i];
+            Some((&server.machine, server.machine.port(server.lease.as_ref().and_then(|l| l.process.as_ref()))))
+        }
         _ => None,
     };
-    Ok(allocation_answer(cfg, &outcome, machine, &cfg.region))
+    Ok(allocation_answer(cfg, outcome, machine, region))
 }
 
 /// Checks an MPSD session path and returns its canonical form, so the XSAPI spelling

@@ -1,7 +1,7 @@
 //! `POST /titles/{titleId}/inlineclusters` (contract 2): allocation without MPSD, keyed by
 //! ticketId, in the same pool and FIFO queue as clusters.
 
-use super::{allocation_answer, object, optional_count, optional_flag, required_str, resolve_region, Outcome};
+use super::{object, optional_count, optional_flag, required_str, resolve_region, Outcome};
 use crate::http::{Request, Response};
 use crate::json::Json;
 use crate::service::state::{Holder, Ticket};
@@ -43,18 +43,21 @@ pub(crate) fn handle(svc: &Service, req: &Request, title_id: u32) -> Result<Json
         let region = resolve_region(cfg, [body.location.as_str()]);
         st.tickets.insert(key.clone(), Ticket { region, ended: None });
     }
-    let outcome = st.allocate(cfg, title_id, holder, body.abort).map_err(|e| svc.pool_error(e))?;
+    let mut outcome = st.allocate(cfg, title_id, holder.clone(), body.abort).map_err(|e| svc.pool_error(e))?;
+    // A command server: answer once its game server is ready (or failed), without the lock.
+    if let Some((process, wait)) = st.pending_start(title_id, &outcome) {
+        drop(st);
+        process.wait_settled(wait);
+        st = svc.lock();
+        outcome = st.allocate(cfg, title_id, holder, body.abort).map_err(|e| svc.pool_error(e))?;
+    }
     if let Outcome::Aborted = outcome {
         if let Some(t) = st.tickets.get_mut(&key) {
             t.ended = Some((TicketStatus::Aborted, "no free server and abortIfQueued was set".into()));
         }
     }
-    let region = st.tickets[&key].region.clone();
-    let machine = match outcome {
-        Outcome::Fulfilled(i) => Some(&st.pools[&title_id].servers[i].machine),
-        _ => None,
-    };
-    Ok(allocation_answer(cfg, &outcome, machine, &region))
+    let region = st.tickets.get(&key).map_or_else(|| cfg.region.clone(), |t| t.region.clone());
+    super::clusters::fulfilled_answer(svc, &st, title_id, &outcome, &region)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub(crate) mod variants;
 
 use serde_json::{Map, Value};
 
-use super::state::{Machine, Outcome, GAME_DATA_INTERNAL, RDP_PORT};
+use super::state::{Machine, Outcome};
 use crate::json::Json;
 use crate::Config;
 
@@ -74,12 +74,16 @@ pub(crate) fn poll_interval(cfg: &Config) -> Json {
     }
 }
 
-/// The port mappings of a machine: GameData 7777 -> its port, and RDP 3389 -> 3389.
-pub(crate) fn port_mappings(machine: &Machine) -> Json {
-    let mapping = |key: &str, internal: u16, external: u16| {
-        Json::obj().with("Key", key).with("Value", Json::obj().with("internal", internal).with("external", external))
+/// The port mappings of an allocation of a machine whose `{port}` is `port` (by default
+/// GameData 7777 -> its port, and RDP 3389 -> 3389).
+pub(crate) fn port_mappings(machine: &Machine, port: u16) -> Json {
+    let mapping = |m: &crate::PortMapping| {
+        Json::obj().with("Key", &m.name).with(
+            "Value",
+            Json::obj().with("internal", m.internal.resolve(port)).with("external", m.external.resolve(port)),
+        )
     };
-    Json::Arr(vec![mapping("GameData", GAME_DATA_INTERNAL, machine.game_port), mapping("RDP", RDP_PORT, RDP_PORT)])
+    Json::Arr(machine.ports.iter().map(mapping).collect())
 }
 
 /// The answer's region for a requested one: the configured QoS region of that name (any
@@ -93,15 +97,21 @@ pub(crate) fn resolve_region<'a>(cfg: &Config, requested: impl IntoIterator<Item
     cfg.region.clone()
 }
 
-/// The clusters-shaped answer of an allocation (clusters and inline clusters).
-pub(crate) fn allocation_answer(cfg: &Config, outcome: &Outcome, machine: Option<&Machine>, region: &str) -> Json {
+/// The clusters-shaped answer of an allocation (clusters and inline clusters); `machine` is
+/// the fulfilled one with its `{port}`.
+pub(crate) fn allocation_answer(
+    cfg: &Config,
+    outcome: &Outcome,
+    machine: Option<(&Machine, u16)>,
+    region: &str,
+) -> Json {
     let answer = Json::obj().with("pollIntervalMilliseconds", poll_interval(cfg));
     match (outcome, machine) {
-        (Outcome::Fulfilled(_), Some(m)) => answer
+        (Outcome::Fulfilled(_), Some((m, port))) => answer
             .with("fulfillmentState", "Fulfilled")
-            .with("hostName", &cfg.host_name)
+            .with("hostName", &m.host)
             .with("region", region)
-            .with("portMappings", port_mappings(m))
+            .with("portMappings", port_mappings(m, port))
             .with("secureContext", &m.secure_context),
         (Outcome::Aborted, _) => answer.with("fulfillmentState", "Aborted"),
         _ => answer.with("fulfillmentState", "Queued"),

@@ -51,10 +51,11 @@ fn parse_body(body: &[u8]) -> Result<Body, String> {
 }
 
 /// A session host's answer fields (shared with allocation status).
-pub(crate) fn host_fields(svc: &Service, answer: Json, host: &SessionHost, region: &str) -> Json {
+pub(crate) fn host_fields(answer: Json, host: &SessionHost, region: &str) -> Json {
+    let port = host.machine.port(host.claim.as_ref().and_then(|c| c.process.as_ref()));
     answer
-        .with("hostName", &svc.settings.host_name)
-        .with("portMappings", port_mappings(&host.machine))
+        .with("hostName", &host.machine.host)
+        .with("portMappings", port_mappings(&host.machine, port))
         .with("region", region)
         .with("secureContext", &host.machine.secure_context)
         .with("sessionHostId", &host.session_host_id)
@@ -71,31 +72,49 @@ pub(crate) fn handle(svc: &Service, req: &Request, title_id: u32) -> Result<Json
     st.sweep_hosts(title_id);
     let now = Instant::now();
     let key = (title_id, body.session_id.clone());
+    if let Some(why) = st.host_failures.remove(&key) {
+        return Err(svc.err(500, &why));
+    }
     if let Some(i) = st.host_of(title_id, &body.session_id) {
         let host = &st.host_pools[&title_id][i];
-        if host.claim.as_ref().is_some_and(|c| c.ready_at > now) {
+        if host.state_name(now) != "Active" {
             let msg = format!("a request for session {:?} exists; its host is not Active yet", body.session_id);
             return Err(svc.err(409, &msg));
         }
         let region = st.sessions.get(&key).map(|r| r.region.clone()).unwrap_or_else(|| cfg.region.clone());
-        return Ok(host_fields(svc, Json::obj(), host, &region).with("fulfillmentState", "Fulfilled"));
+        return Ok(host_fields(Json::obj(), host, &region).with("fulfillmentState", "Fulfilled"));
     }
-    let hosts = st.host_pools.get_mut(&title_id).expect("created above");
+    let state = &mut *st;
+    let hosts = state.host_pools.get_mut(&title_id).expect("created above");
     let Some(i) = hosts.iter().position(|h| h.claim.is_none()) else {
         return Err(svc.err(503, "no session host is StandingBy").header("Retry-After", "1"));
     };
     let ready_at = now + cfg.session_host_activation;
+    let process = state.spawner.start(title_id, &hosts[i].machine, "session host", &body.session_id);
     hosts[i].claim =
-        Some(Claim { session_id: body.session_id.clone(), ready_at, expires: ready_at + cfg.server_lifetime });
+        Some(Claim { session_id: body.session_id.clone(), ready_at, expires: ready_at + cfg.server_lifetime, process });
     let region = resolve_region(cfg, body.locations.iter().map(String::as_str));
     let ticket_id = guid(title_id, 0x71c7, random_u64(i as u64));
     st.sessions.insert(
-        key,
+        key.clone(),
         SessionRecord { region: region.clone(), ticket_id, cloud_game_id: body.cloud_game_id, aborted: None },
     );
-    let state = if cfg.session_host_activation.is_zero() { "Fulfilled" } else { "Queued" };
+    // A command session host: answer once its game server is ready (or failed), without the lock.
+    if let Some((process, wait)) = st.host_pending_start(title_id, i) {
+        drop(st);
+        process.wait_settled(wait);
+        st = svc.lock();
+    }
+    st.sweep_hosts(title_id);
+    if let Some(why) = st.host_failures.remove(&key) {
+        return Err(svc.err(500, &why));
+    }
+    let Some(i) = st.host_of(title_id, &body.session_id) else {
+        return Err(svc.err(500, "the session host was released while its game server started"));
+    };
     let host = &st.host_pools[&title_id][i];
-    Ok(host_fields(svc, Json::obj(), host, &region).with("fulfillmentState", state))
+    let state = if host.state_name(Instant::now()) == "Active" { "Fulfilled" } else { "Queued" };
+    Ok(host_fields(Json::obj(), host, &region).with("fulfillmentState", state))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::port_mappings;
 use crate::http::Response;
 use crate::json::Json;
+use crate::service::state::Holder;
 use crate::service::Service;
 
 pub(crate) fn handle(svc: &Service, title_id: u32, ticket_id: &str) -> Result<Json, Response> {
@@ -13,20 +14,26 @@ pub(crate) fn handle(svc: &Service, title_id: u32, ticket_id: &str) -> Result<Js
     let Some((status, server, description)) = st.ticket_status(title_id, ticket_id) else {
         return Err(svc.err(404, &format!("no ticket {ticket_id:?} for title {title_id}")));
     };
+    if status == crate::TicketStatus::Error {
+        // Its game server's failure has been told.
+        st.failures.remove(&(title_id, Holder::Ticket(ticket_id.to_string())));
+    }
     let region = st.tickets[&(title_id, ticket_id.to_string())].region.clone();
-    let machine = server.map(|i| &st.pools[&title_id].servers[i].machine);
+    let server = server.map(|i| &st.pools[&title_id].servers[i]);
+    let machine = server.map(|s| &s.machine);
     let mut answer = Json::obj()
         .with("ticketId", ticket_id)
         .with_opt("clusterId", machine.map(|m| m.cluster_id.clone()))
         .with("titleId", title_id)
-        .with_opt("hostName", machine.map(|_| cfg.host_name.clone()))
+        .with_opt("hostName", machine.map(|m| m.host.clone()))
         .with("status", status.as_str())
         .with("description", description);
-    if let Some(m) = machine {
+    if let Some(s) = server {
+        let port = s.machine.port(s.lease.as_ref().and_then(|l| l.process.as_ref()));
         answer = answer
-            .with("secureContext", &m.secure_context)
-            .with("portMappings", port_mappings(m))
-            .with("gameHostId", &m.game_host_id);
+            .with("secureContext", &s.machine.secure_context)
+            .with("portMappings", port_mappings(&s.machine, port))
+            .with("gameHostId", &s.machine.game_host_id);
     }
     Ok(answer.with("region", region))
 }
