@@ -151,6 +151,7 @@
 
 mod beacon;
 mod config;
+mod file;
 mod http;
 mod json;
 mod log;
@@ -169,6 +170,7 @@ pub use config::{
     PortValue, RateLimit, Readiness, RecordedRequest, RegionConfig, ServerConfig, ServerKind, TicketStatus,
     TitleConfig, TlsConfig, VariantCatalogue, VariantSchema, CALLS,
 };
+pub use file::{config_to_json, config_to_toml, ConfigError, ConfigFile};
 pub use server::Emulator;
 #[cfg(any(test, feature = "test-tls"))]
 pub use test_tls::generate_test_tls;
