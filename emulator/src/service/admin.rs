@@ -19,7 +19,10 @@ use crate::{ErrorBodyStyle, FaultRule, RegionConfig, TicketStatus, VariantCatalo
 /// Requests `/_emulator/state` lists.
 const LATEST_REQUESTS: usize = 50;
 
-const INDEX: &str = "admin resources: GET /_emulator/state, POST /_emulator/reset, \
+/// The dashboard: one page, everything inline (no other origin is ever contacted).
+const DASHBOARD: &str = include_str!("../dashboard.html");
+
+const INDEX: &str = "admin resources: GET /_emulator/ui, GET /_emulator/state, POST /_emulator/reset, \
     GET|POST|DELETE /_emulator/faults, POST /_emulator/release?title=N, POST /_emulator/tickets/{ticketId}, \
     GET|PUT /_emulator/variants, GET /_emulator/regions, PUT /_emulator/regions/{name}, \
     PUT /_emulator/subscriptions/{titleId}, POST /_emulator/sessionhosts/release?title=N, \
@@ -140,6 +143,13 @@ impl Service {
         let segments: Vec<&str> = sub.trim_start_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             ("GET", [""] | ["state"]) => json_response(200, &self.state_json()),
+            ("GET", ["ui"]) => Response { status: 200, headers: Vec::new(), body: DASHBOARD.as_bytes().to_vec() }
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header(
+                    "Content-Security-Policy",
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; \
+                     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                ),
             ("POST", ["reset"]) => {
                 self.reset();
                 json_response(200, &json!({"reset": true}))
@@ -195,6 +205,7 @@ impl Service {
             (
                 _,
                 [""]
+                | ["ui"]
                 | ["state"]
                 | ["reset"]
                 | ["faults"]
