@@ -34,6 +34,7 @@ suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
 suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
+suite "emulator dashboard in headless chromium, cargo install --path emulator" bash scripts/test_dashboard.sh
 suite "benchmark programs compile (not run: timings are noisy here)" bash scripts/build_benches.sh
 suite "hardening extras (panic boundary, NULL walk + valgrind, soak, miri, fuzz)" bash scripts/test_extra.sh
 

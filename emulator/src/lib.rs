@@ -127,11 +127,40 @@
 //! host answer without `fulfillmentState` when Fulfilled. Error bodies and the admin API stay
 //! canonical.
 //!
+//! ## Servers of a pool
+//!
+//! A title's pool (clusters and inline clusters) and its session hosts are simulated servers
+//! unless [`Config::titles`] says otherwise ([`TitleConfig`], [`ServerConfig`]): a server you run
+//! yourself at a fixed `host:port` ([`ServerKind::Fixed`], reported as is), or a command started
+//! for each allocation ([`ServerKind::Command`], [`CommandConfig`]) with `{port}` (a free port
+//! picked per allocation) and other placeholders. A command's allocation is answered once its
+//! game server is ready ([`Readiness`]); one that cannot run, exits first or is not ready within
+//! its ready timeout is stopped and answered 500 with why (its ticket turns Error, its session
+//! Aborted). The process runs in its own process group while the allocation lasts and is stopped
+//! (SIGTERM, then SIGKILL after the stop timeout) when it ends: lifetime, release, reset,
+//! [`Emulator::shutdown`] or drop. Port mappings are per server ([`PortMapping`]; simulated ones
+//! default to [`Config::port_mappings`]).
+//!
+//! ## Logs
+//!
+//! With [`Config::log`], one line per service request on stderr (and per game-server event), in
+//! [`Config::log_format`]: `2026-11-01T10:00:00.123Z POST /titles/1/clusters 200 0.4ms clusters
+//! title=1 session=.. fault=503 corr=..`, or one JSON object per line with `timestamp`, `event`,
+//! `call`, `title`, `sessionId` or `ticketId`, `method`, `path`, `status`, `dropped`,
+//! `latencyMs`, `correlationId` and `fault`.
+//!
+//! ## Configuration file
+//!
+//! [`ConfigFile`] reads the binary's `--config` file (TOML, or JSON): everything [`Config`]
+//! holds, errors naming the file, line, column and field ([`ConfigError`]);
+//! [`config_to_toml`] writes a configuration back in that form.
+//!
 //! ## Admin API (no auth; not counted, recorded or faulted)
 //!
 //! | request | effect |
 //! |---|---|
-//! | `GET /_emulator/state` | `requestCount`; `titles` (servers with session or ticket and remaining lifetime, `queue`, `queued`); `tickets` (status, description, region, server); `sessionHosts` (per title: `subscribed`, hosts with `state` StandingBy/Activating/Active, session, times); `sessions`; `titlesWithoutSubscriptions`; `variants`; `regions` (delay, jitter, loss, port, probe counters); `faults`; `latestRequests` (last 50: `time`, `unixMs`, `call`, `method`, `path`, `status`, `latencyMs`, `correlationId`); `config` |
+//! | `GET /_emulator/ui` | the dashboard: one self-contained page that reads `/_emulator/state` every second and adds and clears faults and releases servers through this API |
+//! | `GET /_emulator/state` | `requestCount`; `titles` (servers with session or ticket and remaining lifetime, `queue`, `queued`); `tickets` (status, description, region, server); `sessionHosts` (per title: `subscribed`, hosts with `state` StandingBy/Activating/Active, session, times); `sessions`; `titlesWithoutSubscriptions`; `variants`; `regions` (delay, jitter, loss, port, probe counters); `faults`; `latestRequests` (last 50: `time`, `timestamp`, `unixMs`, `call`, `titleId`, `sessionId`, `ticketId`, `method`, `path`, `status`, `latencyMs`, `correlationId`, `fault`); `config`. Servers and session hosts carry `kind`, `hostName`, `gameDataPort`, `portMappings` and `process` (`pid`, `port`, `state` Starting/Ready/Failed/Exited/Stopped, `command`, `reason`) |
 //! | `POST /_emulator/reset` | same as [`Emulator::reset`] |
 //! | `GET /_emulator/faults` | the fault rules |
 //! | `POST /_emulator/faults` | appends a rule: `{"status":503,"retryAfter":"1","latencyMs":0,"dropConnection":false,"times":2,"probability":1.0,"call":"sessionHosts"}` (every field optional; probability defaults to 1, no `call` means every call) |
@@ -145,6 +174,8 @@
 //! | `PUT /_emulator/subscriptions/{titleId}` | `{"subscribed":false}`: same as [`Emulator::set_title_subscribed`] |
 //! | `POST /_emulator/sessionhosts/release?title=N` | same as [`Emulator::release_session_hosts`] |
 //! | `POST /_emulator/sessions/{sessionId}` | `{"status":"Aborted","description":"..."}`: same as [`Emulator::abort_session`]; 404 when unknown |
+//!
+//! Admin API bodies that are not JSON, or not the expected shape, are answered 400 with a message.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
