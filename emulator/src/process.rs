@@ -140,6 +140,12 @@ impl Registry {
         procs.push((p, watcher));
     }
 
+    /// Ports of the processes still running (a new one must not be given one of them).
+    fn ports_in_use(&self) -> Vec<u16> {
+        let procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        procs.iter().filter(|(_, t)| !t.is_finished()).map(|(p, _)| p.port).collect()
+    }
+
     /// Stops every process and waits until each is gone.
     pub fn stop_all(&self) {
         let procs = std::mem::take(&mut *self.procs.lock().unwrap_or_else(|e| e.into_inner()));
@@ -152,8 +158,8 @@ impl Registry {
     }
 }
 
-/// Picks a port free for both TCP and UDP on `host`.
-pub(crate) fn free_port(host: &str) -> std::io::Result<u16> {
+/// Picks a port free for both TCP and UDP on `host`, and not in `taken`.
+pub(crate) fn free_port(host: &str, taken: &[u16]) -> std::io::Result<u16> {
     let addr = (host, 0u16).to_socket_addrs()?.next().ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, format!("{host:?} resolves to no address"))
     })?;
@@ -161,6 +167,9 @@ pub(crate) fn free_port(host: &str) -> std::io::Result<u16> {
     for _ in 0..20 {
         let udp = UdpSocket::bind(addr)?;
         let port = udp.local_addr()?.port();
+        if taken.contains(&port) {
+            continue;
+        }
         let mut tcp_addr = addr;
         tcp_addr.set_port(port);
         match TcpListener::bind(tcp_addr) {
@@ -190,7 +199,9 @@ impl GameProcess {
         logger: &Arc<Logger>,
         registry: &Registry,
     ) -> Arc<GameProcess> {
-        let port = free_port(launch.host);
+        // Allocations start one at a time (under the state lock), so a port handed to a process
+        // still starting is never handed out twice.
+        let port = free_port(launch.host, &registry.ports_in_use());
         let port_value = port.as_ref().map(|p| *p).unwrap_or(0);
         let value = |quote: bool| {
             let port_s = port_value.to_string();
@@ -510,10 +521,10 @@ mod tests {
 
     #[test]
     fn free_ports_are_free() {
-        let p = free_port("127.0.0.1").unwrap();
+        let p = free_port("127.0.0.1", &[]).unwrap();
         assert!(p > 0);
         UdpSocket::bind(("127.0.0.1", p)).unwrap();
-        assert!(!port_bound("127.0.0.1", free_port("127.0.0.1").unwrap()));
+        assert!(!port_bound("127.0.0.1", free_port("127.0.0.1", &[p]).unwrap()));
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         assert!(port_bound("127.0.0.1", l.local_addr().unwrap().port()));
         let u = UdpSocket::bind("127.0.0.1:0").unwrap();
