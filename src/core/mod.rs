@@ -24,6 +24,11 @@ pub mod wire;
 
 pub use call::{Call, Step};
 pub use calls::clusters::{AllocateCluster, ClusterRequest, ClusterResult, CreateCluster, FulfillmentState};
+pub use calls::inline_clusters::{AllocateInlineCluster, InlineClusterRequest, InlineField};
+pub use calls::qos_servers::{QosServer, QosServersResult};
+pub use calls::session_hosts::{AllocateSessionHost, GetAllocationStatus, SessionHostRequest, SessionHostResult};
+pub use calls::tickets::{HostStatus, TicketResult};
+pub use calls::variants::{GsiSet, Schema, Tag, Variant, VariantsRequest, VariantsResult};
 pub use cancel::CancelToken;
 pub use client::{CallOptions, Client};
 pub use config::{CallbackMode, Config, LogLevel, LogSink, RetryPolicy, Token, TokenProvider, TokenRequest};

@@ -113,3 +113,45 @@ pub(crate) unsafe fn write_out<T>(p: *mut T, v: T) {
         unsafe { p.write(v) };
     }
 }
+
+/// Entry `index` of a list a result holds; past the end is INVALID_ARGUMENT naming the count.
+pub(crate) fn at<'a, T>(list: &'a [T], index: usize, what: &str) -> Result<&'a T, gsms_status> {
+    list.get(index).ok_or_else(|| invalid(format!("{what} index {index} is out of range (count {})", list.len())))
+}
+
+/// The C side of a port mapping list: the names as C strings, next to the mappings.
+pub(crate) struct CPorts {
+    ports: Vec<crate::core::PortMapping>,
+    names: Vec<std::ffi::CString>,
+}
+
+impl CPorts {
+    pub fn new(ports: &[crate::core::PortMapping]) -> CPorts {
+        CPorts { names: ports.iter().map(|p| super::cstring(&p.name)).collect(), ports: ports.to_vec() }
+    }
+
+    pub fn count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Port mapping `index` through the (nullable) out-pointers.
+    ///
+    /// # Safety
+    /// Each out-pointer is NULL or writable.
+    pub unsafe fn write(
+        &self,
+        index: usize,
+        name: *mut *const c_char,
+        internal: *mut u32,
+        external: *mut u32,
+    ) -> Result<(), gsms_status> {
+        let p = at(&self.ports, index, "port")?;
+        // SAFETY: per this function's contract.
+        unsafe {
+            write_out(name, self.names[index].as_ptr());
+            write_out(internal, p.internal);
+            write_out(external, p.external);
+        }
+        Ok(())
+    }
+}
