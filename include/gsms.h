@@ -33,6 +33,11 @@
 #define MAX_SESSION_COOKIE_BYTES (32 * 1024)
 
 /**
+ * The beacon port when a target names none.
+ */
+#define QOS_DEFAULT_PORT 3075
+
+/**
  * Major version of the C ABI.
  */
 #define GSMS_ABI_MAJOR 1
@@ -286,6 +291,17 @@ typedef struct gsms_inline_cluster_request gsms_inline_cluster_request;
 typedef struct gsms_operation gsms_operation;
 
 /**
+ * What to measure: regions and their beacons, and the probing options. Create with
+ * `gsms_qos_probe_new`; a builder (one thread at a time).
+ */
+typedef struct gsms_qos_probe gsms_qos_probe;
+
+/**
+ * Latency to each region, best first. Immutable; may be read from any thread.
+ */
+typedef struct gsms_qos_result gsms_qos_result;
+
+/**
  * The QoS servers of each region (what gsms_qos_probe_add_servers measures). Immutable; may be
  * read from any thread.
  */
@@ -358,6 +374,14 @@ typedef gsms_status (*gsms_token_provider_fn)(void *user_data,
  * during this callback. No message ever contains the Authorization value or the token.
  */
 typedef void (*gsms_log_fn)(void *user_data, gsms_log_level level, const char *message);
+
+/**
+ * Completion callback of a QoS measurement. `result` is borrowed: valid only during this callback
+ * (keep it with gsms_qos_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_qos_callback)(void *user_data,
+                                  gsms_status status,
+                                  const struct gsms_qos_result *result);
 
 /**
  * Completion callback of a QoS servers call. `result` is borrowed: valid only during this
@@ -985,6 +1009,130 @@ gsms_status gsms_operation_cancel(struct gsms_operation *op);
  * Releases the handle only; does not cancel. NULL is a no-op.
  */
 void gsms_operation_free(struct gsms_operation *op);
+
+/**
+ * Creates an empty probe with the default options: 10 probes per region, at most 4 in flight over
+ * all regions, 250 ms timeout per probe. Caller owns; free with gsms_qos_probe_free. NULL only on
+ * out-of-memory.
+ */
+struct gsms_qos_probe *gsms_qos_probe_new(void);
+
+/**
+ * Frees a probe. NULL is a no-op. Measurements started from it keep their own copy.
+ */
+void gsms_qos_probe_free(struct gsms_qos_probe *probe);
+
+/**
+ * Adds a region: its name (what allocation calls take as location), its beacon's host (a name,
+ * an IPv4 or IPv6 address) and UDP port (0 = 3075). The name must not already be a target
+ * (duplicates are refused: two beacons would mix two hosts' latencies); port at most 65535.
+ */
+gsms_status gsms_qos_probe_add_target(struct gsms_qos_probe *probe,
+                                      const char *region,
+                                      const char *host,
+                                      uint32_t port);
+
+/**
+ * Adds every server of a QoS servers answer: `targetLocation` names the region, `serverFqdn` (a
+ * host, `host:port` or `[v6]:port`) the beacon. All or nothing: an unusable entry or a duplicate
+ * region adds none and is GSMS_ERR_INVALID_ARGUMENT naming it.
+ */
+gsms_status gsms_qos_probe_add_servers(struct gsms_qos_probe *probe,
+                                       const struct gsms_qos_servers_result *servers);
+
+/**
+ * Probes per region (1..=100; default 10), probes in flight over all regions (1..=64; default 4),
+ * timeout of one probe in ms (1..=10000; default 250).
+ */
+gsms_status gsms_qos_probe_set_options(struct gsms_qos_probe *probe,
+                                       uint32_t probes_per_region,
+                                       uint32_t parallelism,
+                                       uint32_t timeout_ms);
+
+/**
+ * How many regions the probe holds (0 for NULL).
+ */
+size_t gsms_qos_probe_target_count(const struct gsms_qos_probe *probe);
+
+/**
+ * Measures latency to every region on this thread (resolving names, then UDP probes): it takes
+ * about regions x probes x round trip / parallelism, plus a timeout per lost probe: never on a
+ * frame thread. A probe with no targets is GSMS_ERR_INVALID_ARGUMENT. GSMS_OK even when some
+ * regions did not answer (their latency is UINT32_MAX and their message says why). `out` as for
+ * gsms_client_create_cluster. Caller owns `*out`; free with gsms_qos_result_free.
+ */
+gsms_status gsms_client_measure_qos(struct gsms_client *client,
+                                    const struct gsms_qos_probe *probe,
+                                    struct gsms_qos_result **out);
+
+/**
+ * Starts the measurement on a worker (name resolution included: nothing touches the network on
+ * this thread); returns at once. As gsms_client_get_ticket_status_async; take the result with
+ * gsms_operation_take_qos_result. Cancel stops the probing within 20 ms.
+ */
+gsms_status gsms_client_measure_qos_async(struct gsms_client *client,
+                                          const struct gsms_qos_probe *probe,
+                                          gsms_qos_callback on_done,
+                                          void *user_data,
+                                          struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks, for a QoS measurement. As gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_operation_take_qos_result(struct gsms_operation *op,
+                                           struct gsms_qos_result **out_result);
+
+/**
+ * The measurement's status details (attempts = probes sent). Borrowed; valid until the result is
+ * freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_qos_result_info(const struct gsms_qos_result *r);
+
+/**
+ * How many regions were measured (0 for NULL).
+ */
+size_t gsms_qos_result_region_count(const struct gsms_qos_result *r);
+
+/**
+ * Region `index`, best first: its name (borrowed; valid until the result is freed), latency in
+ * microseconds (the median of the replies, from 4 replies on their interquartile mean; UINT32_MAX
+ * when no reply came), probes sent and replies received. Each out-pointer may be NULL. Index out
+ * of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_qos_result_region(const struct gsms_qos_result *r,
+                                   size_t index,
+                                   const char **name,
+                                   uint32_t *latency_us,
+                                   uint32_t *sent,
+                                   uint32_t *received);
+
+/**
+ * Why region `index` has no latency (its name does not resolve, every probe was lost); "" when
+ * it has one, and for NULL or an index out of range. Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_region_message(const struct gsms_qos_result *r, size_t index);
+
+/**
+ * The address region `index` was measured at ("host:port" or the resolved "ip:port"); "" for NULL
+ * or an index out of range. Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_region_address(const struct gsms_qos_result *r, size_t index);
+
+/**
+ * The name of the region with the lowest latency (what to pass as `location`); "" when no region
+ * answered (or for NULL). Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_best_region(const struct gsms_qos_result *r);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_qos_result_free. NULL for NULL.
+ */
+struct gsms_qos_result *gsms_qos_result_clone(const struct gsms_qos_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_qos_result_free(struct gsms_qos_result *r);
 
 /**
  * One GET to the discovery host (with retries), on this thread: never on a frame thread.

@@ -30,6 +30,7 @@ pub(crate) mod handle;
 pub mod info;
 pub mod inline_clusters;
 pub mod operation;
+pub mod qos;
 pub mod qos_servers;
 pub mod session_hosts;
 #[cfg(test)]
