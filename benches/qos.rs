@@ -43,7 +43,9 @@ fn probe_for(emu: &Emulator, n: u32, p: u32, timeout_ms: u32) -> QosProbe {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -87,7 +89,8 @@ fn main() {
     }
 
     // 2. Schedule: 20 regions x 10 probes, P = 4, 20 ms each. Ideal: 200 probes / 4 = 50 rounds of 20 ms.
-    let regions: Vec<RegionConfig> = (0..20).map(|i| RegionConfig::new(format!("R{i:02}")).with_delay_ms(20.0)).collect();
+    let regions: Vec<RegionConfig> =
+        (0..20).map(|i| RegionConfig::new(format!("R{i:02}")).with_delay_ms(20.0)).collect();
     let emu = emulator(regions);
     let c = client(&emu);
     let probe = probe_for(&emu, 10, 4, 1000);

@@ -216,7 +216,11 @@ fn bad_input_is_refused_and_nothing_is_sent_through_the_c_abi() {
         assert_eq!(gsms_qos_probe_add_target(p, c"".as_ptr(), host.as_ptr(), port), GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), c"".as_ptr(), port), GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), port), GSMS_OK);
-        assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), port), GSMS_ERR_INVALID_ARGUMENT, "duplicate");
+        assert_eq!(
+            gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), port),
+            GSMS_ERR_INVALID_ARGUMENT,
+            "duplicate"
+        );
         assert_eq!(gsms_qos_probe_target_count(p), 1);
         assert_eq!(gsms_qos_probe_set_options(p, 0, 1, 1), GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_qos_probe_set_options(p, 1, 65, 1), GSMS_ERR_INVALID_ARGUMENT);

@@ -94,14 +94,7 @@ pub fn run_with_progress<C: Call>(
             Step::Done => break,
             Step::PollAfter(wait) => {
                 on_progress(call.result());
-                let cancelled = match opts.cancel {
-                    Some(c) => c.sleep(wait),
-                    None => {
-                        std::thread::sleep(wait);
-                        false
-                    }
-                };
-                if cancelled {
+                if opts.sleep(wait) {
                     call.result_mut().info_mut().fail(Status::Cancelled, "cancelled while waiting to poll");
                     break;
                 }

@@ -29,6 +29,19 @@ pub struct CallOptions<'a> {
     pub cancel: Option<&'a CancelToken>,
 }
 
+impl CallOptions<'_> {
+    /// Sleeps for `d`, waking early when cancelled. True when cancelled.
+    pub fn sleep(&self, d: Duration) -> bool {
+        match self.cancel {
+            Some(c) => c.sleep(d),
+            None => {
+                std::thread::sleep(d);
+                false
+            }
+        }
+    }
+}
+
 pub struct Client {
     agent: ureq::Agent,
     base_url: String,
@@ -208,14 +221,7 @@ impl Client {
                     tries -= 1; // the refresh resend is not a retry
                 }
                 Attempt::RetryAfter(wait) => {
-                    let cancelled = match opts.cancel {
-                        Some(c) => c.sleep(wait),
-                        None => {
-                            std::thread::sleep(wait);
-                            false
-                        }
-                    };
-                    if cancelled {
+                    if opts.sleep(wait) {
                         info.fail(Status::Cancelled, "cancelled");
                         return None;
                     }

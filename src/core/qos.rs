@@ -105,7 +105,9 @@ impl QosProbe {
         let port = match port {
             0 => QOS_DEFAULT_PORT,
             p if p <= 65535 => p as u16,
-            p => return Err(InvalidArgument(format!("port {p} is out of range 0..=65535 (0 means {QOS_DEFAULT_PORT})"))),
+            p => {
+                return Err(InvalidArgument(format!("port {p} is out of range 0..=65535 (0 means {QOS_DEFAULT_PORT})")))
+            }
         };
         if self.targets.iter().any(|t| t.region == region) {
             return Err(InvalidArgument(format!("region {region:?} is already a target (duplicates are refused)")));
@@ -128,7 +130,12 @@ impl QosProbe {
         Ok(())
     }
 
-    pub fn set_options(&mut self, probes_per_region: u32, parallelism: u32, timeout_ms: u32) -> Result<(), InvalidArgument> {
+    pub fn set_options(
+        &mut self,
+        probes_per_region: u32,
+        parallelism: u32,
+        timeout_ms: u32,
+    ) -> Result<(), InvalidArgument> {
         if !(1..=100).contains(&probes_per_region) {
             return Err(InvalidArgument(format!("probes_per_region must be 1..=100 (got {probes_per_region})")));
         }
@@ -138,8 +145,7 @@ impl QosProbe {
         if !(1..=10_000).contains(&timeout_ms) {
             return Err(InvalidArgument(format!("timeout_ms must be 1..=10000 (got {timeout_ms})")));
         }
-        self.options =
-            QosOptions { probes_per_region, parallelism, timeout: Duration::from_millis(timeout_ms.into()) };
+        self.options = QosOptions { probes_per_region, parallelism, timeout: Duration::from_millis(timeout_ms.into()) };
         Ok(())
     }
 
@@ -192,7 +198,11 @@ pub fn latency_of(samples: &mut [u32]) -> Option<u32> {
     samples.sort_unstable();
     let n = samples.len();
     if n < 4 {
-        return Some(if n % 2 == 1 { samples[n / 2] } else { ((samples[n / 2 - 1] as u64 + samples[n / 2] as u64) / 2) as u32 });
+        return Some(if n % 2 == 1 {
+            samples[n / 2]
+        } else {
+            ((samples[n / 2 - 1] as u64 + samples[n / 2] as u64) / 2) as u32
+        });
     }
     let q = n / 4;
     let mid = &samples[q..n - q];
@@ -209,7 +219,9 @@ impl MeasureQos {
     pub fn new(probe: &QosProbe) -> MeasureQos {
         match probe.validate() {
             Ok(()) => MeasureQos { probe: Some(probe.clone()), out: QosResult::default() },
-            Err(e) => MeasureQos { probe: None, out: <QosResult as super::HasInfo>::failure(Status::InvalidArgument, e.0) },
+            Err(e) => {
+                MeasureQos { probe: None, out: <QosResult as super::HasInfo>::failure(Status::InvalidArgument, e.0) }
+            }
         }
     }
 }
@@ -291,7 +303,17 @@ fn measure(probe: &QosProbe, opts: &CallOptions<'_>) -> QosResult {
     let concurrent = runs.iter().all(|(r, _)| !r.is_empty()) && o.parallelism >= 2;
     let mut outcomes: Vec<io::Result<Vec<(usize, Acc)>>> = Vec::new();
     let take = |accs: &mut Vec<Acc>, idx: &[usize]| -> Vec<(usize, Acc)> {
-        idx.iter().map(|&i| (i, std::mem::replace(&mut accs[i], Acc { addr: None, samples: vec![], sent: 0, message: String::new() }))).collect()
+        idx.iter()
+            .map(|&i| {
+                (
+                    i,
+                    std::mem::replace(
+                        &mut accs[i],
+                        Acc { addr: None, samples: vec![], sent: 0, message: String::new() },
+                    ),
+                )
+            })
+            .collect()
     };
     if concurrent {
         let (a, b) = (take(&mut accs, &runs[0].0), take(&mut accs, &runs[1].0));
@@ -413,7 +435,9 @@ fn engine(
                     continue; // not a beacon's answer
                 }
                 let nonce = u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes"));
-                if let Some(i) = outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.deadline > at) {
+                if let Some(i) =
+                    outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.deadline > at)
+                {
                     let p = outstanding.swap_remove(i);
                     let us = u32::try_from(at.duration_since(p.sent).as_micros()).unwrap_or(u32::MAX);
                     regions[p.region].1.samples.push(us);

@@ -41,6 +41,15 @@ pub(crate) unsafe fn box_ref<'a, T: BoxHandle>(p: *const T, what: &str) -> Resul
     unsafe { p.as_ref() }.ok_or_else(|| invalid(format!("{what} must not be NULL")))
 }
 
+/// Borrows a handle for a getter: `None` for NULL (getters answer their documented default then).
+///
+/// # Safety
+/// `p` is NULL or a live handle of this type made by this library.
+pub(crate) unsafe fn opt<'a, T: BoxHandle>(p: *const T) -> Option<&'a T> {
+    // SAFETY: per this function's contract.
+    unsafe { p.as_ref() }
+}
+
 /// Borrows a builder mutably.
 ///
 /// # Safety
@@ -153,5 +162,24 @@ impl CPorts {
             write_out(external, p.external);
         }
         Ok(())
+    }
+}
+
+/// Where a server is, as C strings: cluster, ticket and session host results all carry it.
+pub(crate) struct CServer {
+    pub host_name: std::ffi::CString,
+    pub region: std::ffi::CString,
+    pub secure_context: std::ffi::CString,
+    pub ports: CPorts,
+}
+
+impl CServer {
+    pub fn new(host_name: &str, region: &str, secure_context: &str, ports: &[crate::core::PortMapping]) -> CServer {
+        CServer {
+            host_name: super::cstring(host_name),
+            region: super::cstring(region),
+            secure_context: super::cstring(secure_context),
+            ports: CPorts::new(ports),
+        }
     }
 }

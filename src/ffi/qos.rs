@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::call::{self, Exported};
 use super::client::gsms_client;
-use super::handle::{at, box_free, box_into_raw, box_mut, box_ref, str_arg, write_out, BoxHandle};
+use super::handle::{at, box_free, box_into_raw, box_mut, box_ref, opt as get, str_arg, write_out, BoxHandle};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
 use super::qos_servers::gsms_qos_servers_result;
@@ -44,7 +44,11 @@ impl Exported for QosResult {
             regions: r
                 .regions
                 .iter()
-                .map(|g| CRegion { name: cstring(&g.region), address: cstring(&g.address), message: cstring(&g.message) })
+                .map(|g| CRegion {
+                    name: cstring(&g.region),
+                    address: cstring(&g.address),
+                    message: cstring(&g.message),
+                })
                 .collect(),
             best: cstring(r.best_region()),
             inner: r,
@@ -167,11 +171,6 @@ pub unsafe extern "C" fn gsms_operation_take_qos_result(
 }
 
 // ----- the result -----
-
-unsafe fn get<'a>(r: *const gsms_qos_result) -> Option<&'a gsms_qos_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
-}
 
 /// The measurement's status details (attempts = probes sent). Borrowed; valid until the result is
 /// freed. NULL for NULL.

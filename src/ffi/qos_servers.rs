@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::call::{self, Exported};
 use super::client::gsms_client;
-use super::handle::{at, box_free, box_into_raw, box_ref, flag_arg, write_out, BoxHandle};
+use super::handle::{at, box_free, box_into_raw, box_ref, flag_arg, opt as get, write_out, BoxHandle};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
 use super::{cstring, gsms_status, guard, status};
@@ -81,11 +81,6 @@ pub unsafe extern "C" fn gsms_operation_take_qos_servers_result(
     out_result: *mut *mut gsms_qos_servers_result,
 ) -> gsms_status {
     status(|| unsafe { call::take::<QosServersResult>(op, out_result) })
-}
-
-unsafe fn get<'a>(r: *const gsms_qos_servers_result) -> Option<&'a gsms_qos_servers_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
 }
 
 /// The exchange details. Borrowed; valid until the result is freed. NULL for NULL.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::call::{self, Exported};
 use super::client::gsms_client;
-use super::handle::{box_free, box_into_raw, box_mut, box_ref, str_arg, BoxHandle, CPorts};
+use super::handle::{box_free, box_into_raw, box_mut, box_ref, opt as get, str_arg, BoxHandle, CServer};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
 use super::{cstring, gsms_fulfillment_state, gsms_status, guard, invalid, status, text_ptr};
@@ -26,16 +26,13 @@ impl BoxHandle for gsms_session_host_request {}
 pub struct gsms_session_host_result {
     inner: Arc<SessionHostResult>,
     info: gsms_call_info,
-    host_name: CString,
-    region: CString,
-    secure_context: CString,
+    server: CServer,
     session_host_id: CString,
     session_id: CString,
     description: CString,
     cluster_id: CString,
     ticket_id: CString,
     game_host_id: CString,
-    ports: CPorts,
 }
 impl BoxHandle for gsms_session_host_result {}
 
@@ -45,16 +42,13 @@ impl Exported for SessionHostResult {
     fn handle(r: Arc<SessionHostResult>) -> gsms_session_host_result {
         gsms_session_host_result {
             info: gsms_call_info::new(&r.info),
-            host_name: cstring(&r.host_name),
-            region: cstring(&r.region),
-            secure_context: cstring(&r.secure_context),
+            server: CServer::new(&r.host_name, &r.region, &r.secure_context, &r.ports),
             session_host_id: cstring(&r.session_host_id),
             session_id: cstring(&r.session_id),
             description: cstring(&r.description),
             cluster_id: cstring(&r.cluster_id),
             ticket_id: cstring(&r.ticket_id),
             game_host_id: cstring(&r.game_host_id),
-            ports: CPorts::new(&r.ports),
             inner: r,
         }
     }
@@ -262,11 +256,6 @@ pub unsafe extern "C" fn gsms_operation_take_session_host_result(
 
 // ----- the result -----
 
-unsafe fn get<'a>(r: *const gsms_session_host_result) -> Option<&'a gsms_session_host_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
-}
-
 /// The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_session_host_result_info(r: *const gsms_session_host_result) -> *const gsms_call_info {
@@ -287,19 +276,19 @@ pub unsafe extern "C" fn gsms_session_host_result_fulfillment_state(
 /// The host name of the session host. Borrowed; valid until the result is freed. "" when absent.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_session_host_result_host_name(r: *const gsms_session_host_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.host_name)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.host_name)))
 }
 
 /// The session host's region. Borrowed; valid until the result is freed. "" when absent.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_session_host_result_region(r: *const gsms_session_host_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.region)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.region)))
 }
 
 /// The secure device address (base64). Borrowed; valid until the result is freed. "" when absent.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_session_host_result_secure_context(r: *const gsms_session_host_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.secure_context)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.secure_context)))
 }
 
 /// The session host id. Borrowed; valid until the result is freed. "" when absent.
@@ -341,7 +330,7 @@ pub unsafe extern "C" fn gsms_session_host_result_game_host_id(r: *const gsms_se
 /// How many port mappings the answer holds (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_session_host_result_port_count(r: *const gsms_session_host_result) -> usize {
-    guard(|| unsafe { get(r) }.map_or(0, |r| r.ports.count()))
+    guard(|| unsafe { get(r) }.map_or(0, |r| r.server.ports.count()))
 }
 
 /// Port mapping `index`: name (borrowed; valid until the result is freed), internal and external
@@ -354,7 +343,7 @@ pub unsafe extern "C" fn gsms_session_host_result_port(
     internal_port: *mut u32,
     external_port: *mut u32,
 ) -> gsms_status {
-    status(|| unsafe { box_ref(r, "r")?.ports.write(index, name, internal_port, external_port) })
+    status(|| unsafe { box_ref(r, "r")?.server.ports.write(index, name, internal_port, external_port) })
 }
 
 /// A copy that outlives the original. Caller owns; free with gsms_session_host_result_free. NULL for NULL.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::call::{self, Exported};
 use super::client::gsms_client;
 use super::enums::gsms_host_status;
-use super::handle::{box_free, box_into_raw, box_ref, str_arg, BoxHandle, CPorts};
+use super::handle::{box_free, box_into_raw, box_ref, opt as get, str_arg, BoxHandle, CServer};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
 use super::{cstring, gsms_status, guard, status, text_ptr};
@@ -21,12 +21,9 @@ pub struct gsms_ticket_result {
     info: gsms_call_info,
     ticket_id: CString,
     cluster_id: CString,
-    host_name: CString,
+    server: CServer,
     description: CString,
-    secure_context: CString,
     game_host_id: CString,
-    region: CString,
-    ports: CPorts,
 }
 impl BoxHandle for gsms_ticket_result {}
 
@@ -38,12 +35,9 @@ impl Exported for TicketResult {
             info: gsms_call_info::new(&r.info),
             ticket_id: cstring(&r.ticket_id),
             cluster_id: cstring(&r.cluster_id),
-            host_name: cstring(&r.host_name),
+            server: CServer::new(&r.host_name, &r.region, &r.secure_context, &r.ports),
             description: cstring(&r.description),
-            secure_context: cstring(&r.secure_context),
             game_host_id: cstring(&r.game_host_id),
-            region: cstring(&r.region),
-            ports: CPorts::new(&r.ports),
             inner: r,
         }
     }
@@ -100,11 +94,6 @@ pub unsafe extern "C" fn gsms_operation_take_ticket_result(
     status(|| unsafe { call::take::<TicketResult>(op, out_result) })
 }
 
-unsafe fn get<'a>(r: *const gsms_ticket_result) -> Option<&'a gsms_ticket_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
-}
-
 /// The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_ticket_result_info(r: *const gsms_ticket_result) -> *const gsms_call_info {
@@ -138,7 +127,7 @@ pub unsafe extern "C" fn gsms_ticket_result_cluster_id(r: *const gsms_ticket_res
 /// The server's host name (once Active). Borrowed; valid until the result is freed. "" when absent.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_ticket_result_host_name(r: *const gsms_ticket_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.host_name)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.host_name)))
 }
 
 /// The service's description (why an Error). Borrowed; valid until the result is freed. "" when absent.
@@ -150,7 +139,7 @@ pub unsafe extern "C" fn gsms_ticket_result_description(r: *const gsms_ticket_re
 /// The server's secure device address (base64). Borrowed; valid until the result is freed. "" when absent.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_ticket_result_secure_context(r: *const gsms_ticket_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.secure_context)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.secure_context)))
 }
 
 /// The game host id. Borrowed; valid until the result is freed. "" when absent (or for NULL).
@@ -162,13 +151,13 @@ pub unsafe extern "C" fn gsms_ticket_result_game_host_id(r: *const gsms_ticket_r
 /// The server's region. Borrowed; valid until the result is freed. "" when absent (or for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_ticket_result_region(r: *const gsms_ticket_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.region)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.region)))
 }
 
 /// How many port mappings the answer holds (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_ticket_result_port_count(r: *const gsms_ticket_result) -> usize {
-    guard(|| unsafe { get(r) }.map_or(0, |r| r.ports.count()))
+    guard(|| unsafe { get(r) }.map_or(0, |r| r.server.ports.count()))
 }
 
 /// Port mapping `index`: name (borrowed; valid until the result is freed), internal and external
@@ -181,7 +170,7 @@ pub unsafe extern "C" fn gsms_ticket_result_port(
     internal_port: *mut u32,
     external_port: *mut u32,
 ) -> gsms_status {
-    status(|| unsafe { box_ref(r, "r")?.ports.write(index, name, internal_port, external_port) })
+    status(|| unsafe { box_ref(r, "r")?.server.ports.write(index, name, internal_port, external_port) })
 }
 
 /// A copy that outlives the original. Caller owns; free with gsms_ticket_result_free. NULL for NULL.

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::call::{self, Exported};
 use super::client::gsms_client;
-use super::handle::{at, box_free, box_into_raw, box_mut, box_ref, flag_arg, str_arg, write_out, BoxHandle};
+use super::handle::{
+    at, box_free, box_into_raw, box_mut, box_ref, flag_arg, opt as get, str_arg, write_out, BoxHandle,
+};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
 use super::{cstring, gsms_status, guard, invalid, status};
@@ -203,11 +205,6 @@ pub unsafe extern "C" fn gsms_operation_take_variants_result(
 }
 
 // ----- the result -----
-
-unsafe fn get<'a>(r: *const gsms_variants_result) -> Option<&'a gsms_variants_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
-}
 
 /// The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
 #[no_mangle]
