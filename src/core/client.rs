@@ -172,6 +172,7 @@ impl Client {
     /// HTTP request in `info.attempts` and records what the last response said. Returns the body
     /// of a 2xx answer (read whole, at most 1 MiB); `None` when the exchange failed, with
     /// `info.status` and `info.error_message` saying why.
+    #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
         let url = format!("{}{}", self.host_url(ep.host), ep.path);
         if let Err(e) = validate::url_length("the request URL", &url) {
