@@ -28,6 +28,16 @@
 #include <stdint.h>
 
 /**
+ * Longest `sessionCookie` sent.
+ */
+#define MAX_SESSION_COOKIE_BYTES (32 * 1024)
+
+/**
+ * The beacon port when a target names none.
+ */
+#define QOS_DEFAULT_PORT 3075
+
+/**
  * Major version of the C ABI.
  */
 #define GSMS_ABI_MAJOR 1
@@ -102,6 +112,11 @@ enum gsms_status
    * gsms_operation_take_result: not finished yet.
    */
   GSMS_PENDING = 13,
+  /**
+   * The service reported that the allocation failed (an inline cluster's ticket status is
+   * Error); the result's error message carries its description.
+   */
+  GSMS_ERR_ALLOCATION_FAILED = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -167,6 +182,43 @@ typedef uint32_t gsms_log_level;
 #endif // __cplusplus
 
 /**
+ * Where a ticket (an inline cluster's allocation) stands. Values are stable and append-only.
+ */
+enum gsms_host_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Missing or unrecognised value: not an error.
+   */
+  GSMS_HOST_UNKNOWN = 0,
+  /**
+   * A server is running for the ticket: read host name, region and ports.
+   */
+  GSMS_HOST_ACTIVE = 1,
+  /**
+   * Waiting for a server.
+   */
+  GSMS_HOST_QUEUED = 2,
+  /**
+   * Not allocated (abortIfQueued, released, or aborted by the service).
+   */
+  GSMS_HOST_ABORTED = 3,
+  /**
+   * The allocation failed: read the description.
+   */
+  GSMS_HOST_ERROR = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gsms_host_status gsms_host_status;
+#else
+typedef uint32_t gsms_host_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Where completion callbacks run. Pass as `uint32_t` to `gsms_config_set_callback_mode`.
  */
 enum gsms_callback_mode
@@ -192,6 +244,11 @@ typedef enum gsms_callback_mode gsms_callback_mode;
 typedef uint32_t gsms_callback_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * The text fields of an inline cluster request.
+ */
+typedef struct InlineField InlineField;
 
 /**
  * The exchange details of a call, shared by every result type. Borrowed from its result
@@ -222,16 +279,69 @@ typedef struct gsms_cluster_result gsms_cluster_result;
 typedef struct gsms_config gsms_config;
 
 /**
+ * A request for a server without MPSD, for a ticket (a group of players). Create with
+ * `gsms_inline_cluster_request_new`; every field is required but abortIfQueued.
+ */
+typedef struct gsms_inline_cluster_request gsms_inline_cluster_request;
+
+/**
  * An asynchronous call in flight (or finished). Freeing the handle does not cancel the call.
  * Take its result with the `gsms_operation_take_<x>_result` of its result type.
  */
 typedef struct gsms_operation gsms_operation;
 
 /**
+ * What to measure: regions and their beacons, and the probing options. Create with
+ * `gsms_qos_probe_new`; a builder (one thread at a time).
+ */
+typedef struct gsms_qos_probe gsms_qos_probe;
+
+/**
+ * Latency to each region, best first. Immutable; may be read from any thread.
+ */
+typedef struct gsms_qos_result gsms_qos_result;
+
+/**
+ * The QoS servers of each region (what gsms_qos_probe_add_servers measures). Immutable; may be
+ * read from any thread.
+ */
+typedef struct gsms_qos_servers_result gsms_qos_servers_result;
+
+/**
+ * A request for a session host for a caller-chosen session id (a GUID). Create with
+ * `gsms_session_host_request_new`; session id, cloud game id and at least one location are required.
+ */
+typedef struct gsms_session_host_request gsms_session_host_request;
+
+/**
+ * A session host (or a session's allocation status): its state and where to connect. Immutable;
+ * may be read from any thread.
+ */
+typedef struct gsms_session_host_result gsms_session_host_result;
+
+/**
+ * A ticket's status: where an inline cluster's allocation stands, and where its server is once
+ * Active. Immutable; may be read from any thread.
+ */
+typedef struct gsms_ticket_result gsms_ticket_result;
+
+/**
  * What a token provider is asked for, and where it writes its answer. Valid only during the
  * provider call.
  */
 typedef struct gsms_token_sink gsms_token_sink;
+
+/**
+ * What to ask the discovery host for: the title's game variants, schemas and server image sets.
+ * Create with `gsms_variants_request_new`; every field has a default.
+ */
+typedef struct gsms_variants_request gsms_variants_request;
+
+/**
+ * The title's game variants (modes), variant schemas and GSI sets (server images). Immutable;
+ * may be read from any thread.
+ */
+typedef struct gsms_variants_result gsms_variants_result;
 
 /**
  * Completion callback. `result` is borrowed: valid only during this callback (keep it with
@@ -264,6 +374,55 @@ typedef gsms_status (*gsms_token_provider_fn)(void *user_data,
  * during this callback. No message ever contains the Authorization value or the token.
  */
 typedef void (*gsms_log_fn)(void *user_data, gsms_log_level level, const char *message);
+
+/**
+ * Completion callback of a QoS measurement. `result` is borrowed: valid only during this callback
+ * (keep it with gsms_qos_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_qos_callback)(void *user_data,
+                                  gsms_status status,
+                                  const struct gsms_qos_result *result);
+
+/**
+ * Completion callback of a QoS servers call. `result` is borrowed: valid only during this
+ * callback (keep it with gsms_qos_servers_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_qos_servers_callback)(void *user_data,
+                                          gsms_status status,
+                                          const struct gsms_qos_servers_result *result);
+
+/**
+ * Completion callback of a session host call. `result` is borrowed: valid only during this
+ * callback (keep it with gsms_session_host_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_session_host_callback)(void *user_data,
+                                           gsms_status status,
+                                           const struct gsms_session_host_result *result);
+
+/**
+ * Progress callback of gsms_client_allocate_session_host_async: called each time the allocation
+ * is not Active yet (409 or Queued), before waiting again. `queued` is valid only during this callback.
+ */
+typedef void (*gsms_session_host_progress_callback)(void *user_data,
+                                                    const struct gsms_session_host_result *queued);
+
+/**
+ * Completion callback of a ticket status call. `result` is borrowed: valid only during this
+ * callback (keep it with gsms_ticket_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_ticket_callback)(void *user_data,
+                                     gsms_status status,
+                                     const struct gsms_ticket_result *result);
+
+/**
+ * Completion callback of a variants call. `result` is borrowed: valid only during this callback
+ * (keep it with gsms_variants_result_clone); non-NULL whenever anything is known.
+ */
+typedef void (*gsms_variants_callback)(void *user_data,
+                                       gsms_status status,
+                                       const struct gsms_variants_result *result);
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -684,6 +843,12 @@ const char *gsms_status_name(uint32_t status);
 const char *gsms_fulfillment_state_name(uint32_t state);
 
 /**
+ * The name of a host status, e.g. "GSMS_HOST_ACTIVE"; "GSMS_HOST_UNKNOWN" for other values.
+ * Static; do not free.
+ */
+const char *gsms_host_status_name(uint32_t status);
+
+/**
  * The call's status (GSMS_OK, or why it failed), also recorded as the thread's last error
  * message. NULL -> GSMS_ERR_INVALID_ARGUMENT.
  */
@@ -730,6 +895,109 @@ const char *gsms_call_info_raw_json(const struct gsms_call_info *i);
 const char *gsms_call_info_describe(const struct gsms_call_info *i);
 
 /**
+ * Creates a request for `title_id`. Caller owns; free with gsms_inline_cluster_request_free.
+ * NULL only on out-of-memory.
+ */
+struct gsms_inline_cluster_request *gsms_inline_cluster_request_new(uint32_t title_id);
+
+/**
+ * Frees a request. NULL is a no-op. Operations started from it keep their own copy.
+ */
+void gsms_inline_cluster_request_free(struct gsms_inline_cluster_request *req);
+
+/**
+ * `serviceConfigId` (the title's service configuration id). Required; non-empty; no control characters.
+ */
+gsms_status gsms_inline_cluster_request_set_service_config_id(struct gsms_inline_cluster_request *req,
+                                                              const char *service_config_id);
+
+/**
+ * `sandboxId`. Required; non-empty; no control characters.
+ */
+gsms_status gsms_inline_cluster_request_set_sandbox_id(struct gsms_inline_cluster_request *req,
+                                                       const char *sandbox_id);
+
+/**
+ * `ticketId`: the same for every member of the group; follow it with gsms_client_get_ticket_status.
+ * Required; non-empty; no control characters.
+ */
+gsms_status gsms_inline_cluster_request_set_ticket_id(struct gsms_inline_cluster_request *req,
+                                                      const char *ticket_id);
+
+/**
+ * `gsiSetId`: the server image set (from gsms_client_get_variants). Required; non-empty.
+ */
+gsms_status gsms_inline_cluster_request_set_gsi_set_id(struct gsms_inline_cluster_request *req,
+                                                       const char *gsi_set_id);
+
+/**
+ * `gameVariantId`: the game mode (from gsms_client_get_variants). Required; non-empty.
+ */
+gsms_status gsms_inline_cluster_request_set_game_variant_id(struct gsms_inline_cluster_request *req,
+                                                            const char *game_variant_id);
+
+/**
+ * `location`: the region's name, normally the best region from QoS. Required; non-empty.
+ */
+gsms_status gsms_inline_cluster_request_set_location(struct gsms_inline_cluster_request *req,
+                                                     const char *location);
+
+/**
+ * `maxAllowedPlayers`: at least 1. Required.
+ */
+gsms_status gsms_inline_cluster_request_set_max_allowed_players(struct gsms_inline_cluster_request *req,
+                                                                uint32_t max_allowed_players);
+
+/**
+ * 1: ask the service not to queue the ticket when no server is free (Aborted instead); 0
+ * (default): queue it. Any other value is invalid.
+ */
+gsms_status gsms_inline_cluster_request_set_abort_if_queued(struct gsms_inline_cluster_request *req,
+                                                            uint32_t abort_if_queued);
+
+/**
+ * One POST (with retries), on this thread: never on a frame thread. `out` as for
+ * gsms_client_create_cluster. Caller owns `*out`; free with gsms_cluster_result_free.
+ */
+gsms_status gsms_client_create_inline_cluster(struct gsms_client *client,
+                                              const struct gsms_inline_cluster_request *req,
+                                              struct gsms_cluster_result **out);
+
+/**
+ * POST, then while the answer is Queued follow the ticket's status (same ticketId) at the
+ * answer's poll interval (at least 100 ms) until Active (state FULFILLED: where to connect),
+ * Aborted (GSMS_OK, state ABORTED) or Error (GSMS_ERR_ALLOCATION_FAILED, the description in the
+ * message), or until `deadline_ms` (0 = none) passes: GSMS_ERR_TIMEOUT, as soon as the next poll
+ * would come after it. Blocking; `out` as for gsms_client_create_cluster.
+ */
+gsms_status gsms_client_allocate_inline_cluster(struct gsms_client *client,
+                                                const struct gsms_inline_cluster_request *req,
+                                                uint32_t deadline_ms,
+                                                struct gsms_cluster_result **out);
+
+/**
+ * Starts the POST on a worker; returns at once. As gsms_client_create_cluster_async.
+ */
+gsms_status gsms_client_create_inline_cluster_async(struct gsms_client *client,
+                                                    const struct gsms_inline_cluster_request *req,
+                                                    gsms_cluster_callback on_done,
+                                                    void *user_data,
+                                                    struct gsms_operation **out_op);
+
+/**
+ * Starts an inline allocation (see gsms_client_allocate_inline_cluster) on a worker; returns at
+ * once. `on_progress` (may be NULL) sees each Queued answer (POST or ticket status), on the same
+ * thread as completions; waits between polls hold no worker. As gsms_client_allocate_cluster_async.
+ */
+gsms_status gsms_client_allocate_inline_cluster_async(struct gsms_client *client,
+                                                      const struct gsms_inline_cluster_request *req,
+                                                      uint32_t deadline_ms,
+                                                      gsms_progress_callback on_progress,
+                                                      gsms_cluster_callback on_done,
+                                                      void *user_data,
+                                                      struct gsms_operation **out_op);
+
+/**
  * Cancels the operation: its completion arrives with GSMS_ERR_CANCELLED within 100 ms, even if
  * its request is stuck, on a library thread (ON_WORKER) or at the next dispatch (ON_DISPATCH),
  * never inside this call; `gsms_operation_take_*_result` reports GSMS_ERR_CANCELLED at once.
@@ -741,6 +1009,641 @@ gsms_status gsms_operation_cancel(struct gsms_operation *op);
  * Releases the handle only; does not cancel. NULL is a no-op.
  */
 void gsms_operation_free(struct gsms_operation *op);
+
+/**
+ * Creates an empty probe with the default options: 10 probes per region, at most 4 in flight over
+ * all regions, 250 ms timeout per probe. Caller owns; free with gsms_qos_probe_free. NULL only on
+ * out-of-memory.
+ */
+struct gsms_qos_probe *gsms_qos_probe_new(void);
+
+/**
+ * Frees a probe. NULL is a no-op. Measurements started from it keep their own copy.
+ */
+void gsms_qos_probe_free(struct gsms_qos_probe *probe);
+
+/**
+ * Adds a region: its name (what allocation calls take as location), its beacon's host (a name,
+ * an IPv4 or IPv6 address) and UDP port (0 = 3075). The name must not already be a target
+ * (duplicates are refused: two beacons would mix two hosts' latencies); port at most 65535.
+ */
+gsms_status gsms_qos_probe_add_target(struct gsms_qos_probe *probe,
+                                      const char *region,
+                                      const char *host,
+                                      uint32_t port);
+
+/**
+ * Adds every server of a QoS servers answer: `targetLocation` names the region, `serverFqdn` (a
+ * host, `host:port` or `[v6]:port`) the beacon. All or nothing: an unusable entry or a duplicate
+ * region adds none and is GSMS_ERR_INVALID_ARGUMENT naming it.
+ */
+gsms_status gsms_qos_probe_add_servers(struct gsms_qos_probe *probe,
+                                       const struct gsms_qos_servers_result *servers);
+
+/**
+ * Probes per region (1..=100; default 10), probes in flight over all regions (1..=64; default 4),
+ * timeout of one probe in ms (1..=10000; default 250).
+ */
+gsms_status gsms_qos_probe_set_options(struct gsms_qos_probe *probe,
+                                       uint32_t probes_per_region,
+                                       uint32_t parallelism,
+                                       uint32_t timeout_ms);
+
+/**
+ * How many regions the probe holds (0 for NULL).
+ */
+size_t gsms_qos_probe_target_count(const struct gsms_qos_probe *probe);
+
+/**
+ * Measures latency to every region on this thread (resolving names, then UDP probes): it takes
+ * about regions x probes x round trip / parallelism, plus a timeout per lost probe: never on a
+ * frame thread. A probe with no targets is GSMS_ERR_INVALID_ARGUMENT. GSMS_OK even when some
+ * regions did not answer (their latency is UINT32_MAX and their message says why). `out` as for
+ * gsms_client_create_cluster. Caller owns `*out`; free with gsms_qos_result_free.
+ */
+gsms_status gsms_client_measure_qos(struct gsms_client *client,
+                                    const struct gsms_qos_probe *probe,
+                                    struct gsms_qos_result **out);
+
+/**
+ * Starts the measurement on a worker (name resolution included: nothing touches the network on
+ * this thread); returns at once. As gsms_client_get_ticket_status_async; take the result with
+ * gsms_operation_take_qos_result. Cancel stops the probing within 20 ms.
+ */
+gsms_status gsms_client_measure_qos_async(struct gsms_client *client,
+                                          const struct gsms_qos_probe *probe,
+                                          gsms_qos_callback on_done,
+                                          void *user_data,
+                                          struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks, for a QoS measurement. As gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_operation_take_qos_result(struct gsms_operation *op,
+                                           struct gsms_qos_result **out_result);
+
+/**
+ * The measurement's status details (attempts = probes sent). Borrowed; valid until the result is
+ * freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_qos_result_info(const struct gsms_qos_result *r);
+
+/**
+ * How many regions were measured (0 for NULL).
+ */
+size_t gsms_qos_result_region_count(const struct gsms_qos_result *r);
+
+/**
+ * Region `index`, best first: its name (borrowed; valid until the result is freed), latency in
+ * microseconds (the median of the replies, from 4 replies on their interquartile mean; UINT32_MAX
+ * when no reply came), probes sent and replies received. Each out-pointer may be NULL. Index out
+ * of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_qos_result_region(const struct gsms_qos_result *r,
+                                   size_t index,
+                                   const char **name,
+                                   uint32_t *latency_us,
+                                   uint32_t *sent,
+                                   uint32_t *received);
+
+/**
+ * Why region `index` has no latency (its name does not resolve, every probe was lost); "" when
+ * it has one, and for NULL or an index out of range. Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_region_message(const struct gsms_qos_result *r, size_t index);
+
+/**
+ * The address region `index` was measured at ("host:port" or the resolved "ip:port"); "" for NULL
+ * or an index out of range. Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_region_address(const struct gsms_qos_result *r, size_t index);
+
+/**
+ * The name of the region with the lowest latency (what to pass as `location`); "" when no region
+ * answered (or for NULL). Borrowed; valid until the result is freed.
+ */
+const char *gsms_qos_result_best_region(const struct gsms_qos_result *r);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_qos_result_free. NULL for NULL.
+ */
+struct gsms_qos_result *gsms_qos_result_clone(const struct gsms_qos_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_qos_result_free(struct gsms_qos_result *r);
+
+/**
+ * One GET to the discovery host (with retries), on this thread: never on a frame thread.
+ * `cross_platform` 1: `/xplatqosservers` (use this); 0: `/qosservers` (Xbox One's list); any
+ * other value is invalid. `out` as for gsms_client_create_cluster. Caller owns `*out`; free with
+ * gsms_qos_servers_result_free.
+ */
+gsms_status gsms_client_get_qos_servers(struct gsms_client *client,
+                                        uint32_t cross_platform,
+                                        struct gsms_qos_servers_result **out);
+
+/**
+ * Starts the GET on a worker; returns at once. As gsms_client_get_ticket_status_async; take the
+ * result with gsms_operation_take_qos_servers_result.
+ */
+gsms_status gsms_client_get_qos_servers_async(struct gsms_client *client,
+                                              uint32_t cross_platform,
+                                              gsms_qos_servers_callback on_done,
+                                              void *user_data,
+                                              struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks, for a QoS servers operation. As gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_operation_take_qos_servers_result(struct gsms_operation *op,
+                                                   struct gsms_qos_servers_result **out_result);
+
+/**
+ * The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_qos_servers_result_info(const struct gsms_qos_servers_result *r);
+
+/**
+ * How many QoS servers the answer lists (0 for NULL).
+ */
+size_t gsms_qos_servers_result_count(const struct gsms_qos_servers_result *r);
+
+/**
+ * Server `index`: its address (`serverFqdn`: a name, an address or `host:port`), its secure
+ * device address (base64) and its region's name (`targetLocation`, what allocations take as
+ * location). Borrowed; valid until the result is freed; "" when absent. Each out-pointer may be
+ * NULL. Index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_qos_servers_result_server(const struct gsms_qos_servers_result *r,
+                                           size_t index,
+                                           const char **fqdn,
+                                           const char **secure_device_address,
+                                           const char **target_location);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_qos_servers_result_free. NULL for NULL.
+ */
+struct gsms_qos_servers_result *gsms_qos_servers_result_clone(const struct gsms_qos_servers_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_qos_servers_result_free(struct gsms_qos_servers_result *r);
+
+/**
+ * Creates a request for `title_id`. Caller owns; free with gsms_session_host_request_free.
+ * NULL only on out-of-memory.
+ */
+struct gsms_session_host_request *gsms_session_host_request_new(uint32_t title_id);
+
+/**
+ * Frees a request. NULL is a no-op.
+ */
+void gsms_session_host_request_free(struct gsms_session_host_request *req);
+
+/**
+ * `sessionId`: a GUID the caller chooses; the same id follows the allocation. Required.
+ */
+gsms_status gsms_session_host_request_set_session_id(struct gsms_session_host_request *req,
+                                                     const char *session_id);
+
+/**
+ * `cloudGameId` (the GSI set id). Required.
+ */
+gsms_status gsms_session_host_request_set_cloud_game_id(struct gsms_session_host_request *req,
+                                                        const char *cloud_game_id);
+
+/**
+ * Appends a region name to `locations` (in order of preference). At least one is required.
+ */
+gsms_status gsms_session_host_request_add_location(struct gsms_session_host_request *req,
+                                                   const char *location);
+
+/**
+ * `sessionCookie`: an opaque string for the game server, at most 32 KiB. Optional.
+ */
+gsms_status gsms_session_host_request_set_session_cookie(struct gsms_session_host_request *req,
+                                                         const char *session_cookie);
+
+/**
+ * `gameModeId`. Optional.
+ */
+gsms_status gsms_session_host_request_set_game_mode_id(struct gsms_session_host_request *req,
+                                                       const char *game_mode_id);
+
+/**
+ * `sandboxId`. Optional.
+ */
+gsms_status gsms_session_host_request_set_sandbox_id(struct gsms_session_host_request *req,
+                                                     const char *sandbox_id);
+
+/**
+ * One POST (with retries; a 503, no host StandingBy, is retried), on this thread. A 409 (the
+ * request exists but its host is not Active yet) is GSMS_ERR_HTTP_STATUS here; follow it with
+ * gsms_client_allocate_session_host. `out` as for gsms_client_create_cluster; caller owns `*out`;
+ * free with gsms_session_host_result_free.
+ */
+gsms_status gsms_client_create_session_host(struct gsms_client *client,
+                                            const struct gsms_session_host_request *req,
+                                            struct gsms_session_host_result **out);
+
+/**
+ * POST, then while the answer is 409 or Queued poll the allocation status (at the answer's poll
+ * interval, 1000 ms when it gives none; at least 100 ms) until Fulfilled or Aborted (GSMS_OK), an
+ * error, or until `deadline_ms` (0 = none) passes: GSMS_ERR_TIMEOUT as soon as the next poll would
+ * come after it. Blocking; `out` as for gsms_client_create_cluster.
+ */
+gsms_status gsms_client_allocate_session_host(struct gsms_client *client,
+                                              const struct gsms_session_host_request *req,
+                                              uint32_t deadline_ms,
+                                              struct gsms_session_host_result **out);
+
+/**
+ * One GET of a session's allocation status (with retries), on this thread. `session_id` is the
+ * one the session host request named (percent-encoded in the path). `out` as for
+ * gsms_client_create_cluster.
+ */
+gsms_status gsms_client_get_allocation_status(struct gsms_client *client,
+                                              uint32_t title_id,
+                                              const char *session_id,
+                                              struct gsms_session_host_result **out);
+
+/**
+ * Starts the POST on a worker; returns at once. As gsms_client_create_cluster_async; take the
+ * result with gsms_operation_take_session_host_result.
+ */
+gsms_status gsms_client_create_session_host_async(struct gsms_client *client,
+                                                  const struct gsms_session_host_request *req,
+                                                  gsms_session_host_callback on_done,
+                                                  void *user_data,
+                                                  struct gsms_operation **out_op);
+
+/**
+ * Starts a session host allocation (see gsms_client_allocate_session_host) on a worker; returns at
+ * once. `on_progress` (may be NULL) sees each not-yet-Active answer, on the same thread as
+ * completions; waits between polls hold no worker. As gsms_client_allocate_cluster_async.
+ */
+gsms_status gsms_client_allocate_session_host_async(struct gsms_client *client,
+                                                    const struct gsms_session_host_request *req,
+                                                    uint32_t deadline_ms,
+                                                    gsms_session_host_progress_callback on_progress,
+                                                    gsms_session_host_callback on_done,
+                                                    void *user_data,
+                                                    struct gsms_operation **out_op);
+
+/**
+ * Starts the allocation status GET on a worker; returns at once. As
+ * gsms_client_get_ticket_status_async; take the result with gsms_operation_take_session_host_result.
+ */
+gsms_status gsms_client_get_allocation_status_async(struct gsms_client *client,
+                                                    uint32_t title_id,
+                                                    const char *session_id,
+                                                    gsms_session_host_callback on_done,
+                                                    void *user_data,
+                                                    struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks, for a session host or allocation status operation. As
+ * gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_operation_take_session_host_result(struct gsms_operation *op,
+                                                    struct gsms_session_host_result **out_result);
+
+/**
+ * The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_session_host_result_info(const struct gsms_session_host_result *r);
+
+/**
+ * Fulfilled (a session host answer without a state is Fulfilled), Queued, Aborted, or Unknown
+ * (also for NULL).
+ */
+gsms_fulfillment_state gsms_session_host_result_fulfillment_state(const struct gsms_session_host_result *r);
+
+/**
+ * The host name of the session host. Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_host_name(const struct gsms_session_host_result *r);
+
+/**
+ * The session host's region. Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_region(const struct gsms_session_host_result *r);
+
+/**
+ * The secure device address (base64). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_secure_context(const struct gsms_session_host_result *r);
+
+/**
+ * The session host id. Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_session_host_id(const struct gsms_session_host_result *r);
+
+/**
+ * The session id (allocation status answers). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_session_id(const struct gsms_session_host_result *r);
+
+/**
+ * The service's description (allocation status answers). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_description(const struct gsms_session_host_result *r);
+
+/**
+ * The cluster id (allocation status answers). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_cluster_id(const struct gsms_session_host_result *r);
+
+/**
+ * The ticket id (allocation status answers). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_ticket_id(const struct gsms_session_host_result *r);
+
+/**
+ * The game host id (allocation status answers). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_session_host_result_game_host_id(const struct gsms_session_host_result *r);
+
+/**
+ * How many port mappings the answer holds (0 for NULL).
+ */
+size_t gsms_session_host_result_port_count(const struct gsms_session_host_result *r);
+
+/**
+ * Port mapping `index`: name (borrowed; valid until the result is freed), internal and external
+ * ports; each out-pointer may be NULL. Index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_session_host_result_port(const struct gsms_session_host_result *r,
+                                          size_t index,
+                                          const char **name,
+                                          uint32_t *internal_port,
+                                          uint32_t *external_port);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_session_host_result_free. NULL for NULL.
+ */
+struct gsms_session_host_result *gsms_session_host_result_clone(const struct gsms_session_host_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_session_host_result_free(struct gsms_session_host_result *r);
+
+/**
+ * One GET of the ticket's status (with retries), on this thread: never on a frame thread.
+ * `ticket_id` is the one given to the inline cluster request (percent-encoded in the path).
+ * `out` as for gsms_client_create_cluster: a result on GSMS_OK, also on failure when anything is
+ * known, else NULL. Caller owns `*out`; free with gsms_ticket_result_free.
+ */
+gsms_status gsms_client_get_ticket_status(struct gsms_client *client,
+                                          uint32_t title_id,
+                                          const char *ticket_id,
+                                          struct gsms_ticket_result **out);
+
+/**
+ * Starts the ticket status GET on a worker; returns at once. `on_done` (if given) is called
+ * exactly once, later, never inside this call; `out_op` may be NULL (then `on_done` may not be);
+ * take the result with gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_client_get_ticket_status_async(struct gsms_client *client,
+                                                uint32_t title_id,
+                                                const char *ticket_id,
+                                                gsms_ticket_callback on_done,
+                                                void *user_data,
+                                                struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks: GSMS_PENDING while the operation runs; then its final status
+ * and, if `out_result` is non-NULL, a new result (caller owns; free with gsms_ticket_result_free).
+ * An operation of another result type: GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_operation_take_ticket_result(struct gsms_operation *op,
+                                              struct gsms_ticket_result **out_result);
+
+/**
+ * The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_ticket_result_info(const struct gsms_ticket_result *r);
+
+/**
+ * Active, Queued, Aborted, Error, or Unknown (also for NULL).
+ */
+gsms_host_status gsms_ticket_result_status(const struct gsms_ticket_result *r);
+
+/**
+ * The title id the service echoes (0 when absent or not a number; 0 for NULL).
+ */
+uint32_t gsms_ticket_result_title_id(const struct gsms_ticket_result *r);
+
+/**
+ * The ticket id. Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_ticket_result_ticket_id(const struct gsms_ticket_result *r);
+
+/**
+ * The cluster id. Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_ticket_result_cluster_id(const struct gsms_ticket_result *r);
+
+/**
+ * The server's host name (once Active). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_ticket_result_host_name(const struct gsms_ticket_result *r);
+
+/**
+ * The service's description (why an Error). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_ticket_result_description(const struct gsms_ticket_result *r);
+
+/**
+ * The server's secure device address (base64). Borrowed; valid until the result is freed. "" when absent.
+ */
+const char *gsms_ticket_result_secure_context(const struct gsms_ticket_result *r);
+
+/**
+ * The game host id. Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_ticket_result_game_host_id(const struct gsms_ticket_result *r);
+
+/**
+ * The server's region. Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_ticket_result_region(const struct gsms_ticket_result *r);
+
+/**
+ * How many port mappings the answer holds (0 for NULL).
+ */
+size_t gsms_ticket_result_port_count(const struct gsms_ticket_result *r);
+
+/**
+ * Port mapping `index`: name (borrowed; valid until the result is freed), internal and external
+ * ports; each out-pointer may be NULL. Index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_ticket_result_port(const struct gsms_ticket_result *r,
+                                    size_t index,
+                                    const char **name,
+                                    uint32_t *internal_port,
+                                    uint32_t *external_port);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_ticket_result_free. NULL for NULL.
+ */
+struct gsms_ticket_result *gsms_ticket_result_clone(const struct gsms_ticket_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_ticket_result_free(struct gsms_ticket_result *r);
+
+/**
+ * Creates a request for `title_id` with the defaults: locale "en-us", no player or variant limit
+ * (sent as 0), all variants (publisherOnly false), no tags. Caller owns; free with
+ * gsms_variants_request_free. NULL only on out-of-memory.
+ */
+struct gsms_variants_request *gsms_variants_request_new(uint32_t title_id);
+
+/**
+ * Frees a request. NULL is a no-op.
+ */
+void gsms_variants_request_free(struct gsms_variants_request *req);
+
+/**
+ * `locale`, e.g. "en-us" (the default). Non-empty; no control characters.
+ */
+gsms_status gsms_variants_request_set_locale(struct gsms_variants_request *req, const char *locale);
+
+/**
+ * `maxAllowedPlayers` (default 0: no limit).
+ */
+gsms_status gsms_variants_request_set_max_allowed_players(struct gsms_variants_request *req,
+                                                          uint32_t n);
+
+/**
+ * `maxVariants` (default 0: all).
+ */
+gsms_status gsms_variants_request_set_max_variants(struct gsms_variants_request *req, uint32_t n);
+
+/**
+ * `publisherOnly`: 1 for the publisher's variants only; 0 (default) for all. Any other value is invalid.
+ */
+gsms_status gsms_variants_request_set_publisher_only(struct gsms_variants_request *req,
+                                                     uint32_t publisher_only);
+
+/**
+ * Appends a tag `{"name": name, "value": value}`. The name non-empty; no control characters.
+ */
+gsms_status gsms_variants_request_add_tag(struct gsms_variants_request *req,
+                                          const char *name,
+                                          const char *value);
+
+/**
+ * One POST to the discovery host (with retries), on this thread: never on a frame thread.
+ * `out` as for gsms_client_create_cluster. Caller owns `*out`; free with gsms_variants_result_free.
+ */
+gsms_status gsms_client_get_variants(struct gsms_client *client,
+                                     const struct gsms_variants_request *req,
+                                     struct gsms_variants_result **out);
+
+/**
+ * Starts the POST on a worker; returns at once. As gsms_client_get_ticket_status_async; take the
+ * result with gsms_operation_take_variants_result.
+ */
+gsms_status gsms_client_get_variants_async(struct gsms_client *client,
+                                           const struct gsms_variants_request *req,
+                                           gsms_variants_callback on_done,
+                                           void *user_data,
+                                           struct gsms_operation **out_op);
+
+/**
+ * Polling instead of callbacks, for a variants operation. As gsms_operation_take_ticket_result.
+ */
+gsms_status gsms_operation_take_variants_result(struct gsms_operation *op,
+                                                struct gsms_variants_result **out_result);
+
+/**
+ * The exchange details. Borrowed; valid until the result is freed. NULL for NULL.
+ */
+const struct gsms_call_info *gsms_variants_result_info(const struct gsms_variants_result *r);
+
+/**
+ * How many game variants the answer holds (0 for NULL).
+ */
+size_t gsms_variants_result_variant_count(const struct gsms_variants_result *r);
+
+/**
+ * Variant `index`: id, name, whether the publisher's (0/1), rank, schema id. Strings borrowed;
+ * valid until the result is freed; "" when absent. Each out-pointer may be NULL. Index out of
+ * range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_variants_result_variant(const struct gsms_variants_result *r,
+                                         size_t index,
+                                         const char **id,
+                                         const char **name,
+                                         uint32_t *is_publisher,
+                                         uint64_t *rank,
+                                         const char **schema_id);
+
+/**
+ * How many variant schemas the answer holds (0 for NULL).
+ */
+size_t gsms_variants_result_schema_count(const struct gsms_variants_result *r);
+
+/**
+ * Schema `index`: id, name, content (an XML document). Borrowed; valid until the result is freed.
+ * Each out-pointer may be NULL. Index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_variants_result_schema(const struct gsms_variants_result *r,
+                                        size_t index,
+                                        const char **id,
+                                        const char **name,
+                                        const char **content);
+
+/**
+ * How many GSI sets the answer holds (0 for NULL).
+ */
+size_t gsms_variants_result_gsi_set_count(const struct gsms_variants_result *r);
+
+/**
+ * GSI set `index`: id, name, min required and max allowed players, selection order, schema id.
+ * Strings borrowed; valid until the result is freed. Numbers that did not parse read as 0. Each
+ * out-pointer may be NULL. Index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_variants_result_gsi_set(const struct gsms_variants_result *r,
+                                         size_t index,
+                                         const char **id,
+                                         const char **name,
+                                         uint64_t *min_players,
+                                         uint64_t *max_players,
+                                         uint64_t *selection_order,
+                                         const char **schema_id);
+
+/**
+ * How many tags GSI set `set` has (0 for NULL or a set index out of range).
+ */
+size_t gsms_variants_result_gsi_set_tag_count(const struct gsms_variants_result *r, size_t set);
+
+/**
+ * Tag `index` of GSI set `set`: name and value. Borrowed; valid until the result is freed. Each
+ * out-pointer may be NULL. Either index out of range -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_variants_result_gsi_set_tag(const struct gsms_variants_result *r,
+                                             size_t set,
+                                             size_t index,
+                                             const char **name,
+                                             const char **value);
+
+/**
+ * A copy that outlives the original. Caller owns; free with gsms_variants_result_free. NULL for NULL.
+ */
+struct gsms_variants_result *gsms_variants_result_clone(const struct gsms_variants_result *r);
+
+/**
+ * Frees a result. NULL is a no-op. Never pass a callback's borrowed result.
+ */
+void gsms_variants_result_free(struct gsms_variants_result *r);
 
 #ifdef __cplusplus
 }  // extern "C"

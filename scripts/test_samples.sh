@@ -81,6 +81,8 @@ check "pkgconfig/gsms.pc version matches Cargo.toml" \
 check "C sample builds with gcc -std=c99 -pedantic via pkg-config" \
   gcc -std=c99 -Wall -Wextra -Werror -pedantic samples/c/allocate.c $($PC --cflags --libs gsms) -o "$OUT/allocate_c"
 # shellcheck disable=SC2046
+check "C full-flow sample builds with gcc -std=c99 -pedantic via pkg-config" \
+  gcc -std=c99 -Wall -Wextra -Werror -pedantic samples/c/full_flow.c $($PC --cflags --libs gsms) -o "$OUT/full_flow_c"
 check "C sample links statically (libgsms.a)" sh -c \
   "gcc -std=c99 -Wall -Wextra -Werror samples/c/allocate.c $($PC --cflags gsms) '$($PC --variable=libdir gsms)/libgsms.a' -lpthread -ldl -lm -o '$OUT/allocate_c_static' && ! readelf -d '$OUT/allocate_c_static' | grep -q libgsms"
 check "C++ sample configures and builds with CMake (find_package(gsms), gsms::gsms)" sh -c \
@@ -187,6 +189,16 @@ run "C++ sample (static, no queue)" "$OUT/cpp-static.log" env GSMS_TITLE_ID=203 
 expect "C++ sample (static) gets the UDP echo" "$OUT/cpp-static.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
 run "C sample (static)" "$OUT/c-static.log" env GSMS_TITLE_ID=102 "$OUT/allocate_c_static"
 expect "C sample (static) prints where to connect" "$OUT/c-static.log" 'GameData: connect to [^ ]+:[0-9]+'
+
+# The whole flow (QoS servers -> measurement -> variants -> inline cluster -> ticket -> UDP echo),
+# against an emulator with two regions whose beacons answer after 5 and 25 ms.
+launch_emulator FLOW --udp-echo --region West:delay=5 --region East:delay=25
+run "C full-flow sample" "$OUT/full-flow-c.log" env GSMS_BASE_URL="$FLOW_URL" "$OUT/full_flow_c"
+expect "C full-flow sample measures both regions" "$OUT/full-flow-c.log" '^QoS East +[0-9.]+ ms \(5/5 replies\)$'
+expect "C full-flow sample picks the nearest region from the measurement" "$OUT/full-flow-c.log" '^Best region: West$'
+expect "C full-flow sample picks a variant and a GSI set" "$OUT/full-flow-c.log" '^Variant: .+; GSI set: .+'
+expect "C full-flow sample follows the ticket to Active in that region" "$OUT/full-flow-c.log" '^Ticket ticket-[0-9-]+ Active after [0-9]+ request\(s\): [^ ]+ in West$'
+expect "C full-flow sample gets the UDP echo" "$OUT/full-flow-c.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
 
 # C++
 occupy 201

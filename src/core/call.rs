@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::client::{CallOptions, Client};
 use super::config::LogLevel;
 use super::error::Status;
-use super::exchange::{Endpoint, HasInfo};
+use super::exchange::{CallInfo, Endpoint, HasInfo};
 use super::wire;
 
 /// Smallest wait between two polls, whatever the service says.
@@ -51,30 +51,34 @@ pub fn step<C: Call + ?Sized>(call: &mut C, client: &Client, opts: &CallOptions<
     match call.step(client, opts) {
         Step::Done => Step::Done,
         Step::PollAfter(asked) => {
-            let wait = asked.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL);
-            if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
-                let what = call.describe();
-                let info = call.result_mut().info_mut();
-                let msg = format!(
-                    "still waiting after {} attempts; the next poll (in {} ms) would come after the deadline",
-                    info.attempts,
-                    wait.as_millis()
-                );
-                info.fail(Status::Timeout, msg);
-                client.log(LogLevel::Warn, || format!("{what}: {}", call.result().info().error_message));
-                return Step::Done;
-            }
-            client.log(LogLevel::Info, || {
-                format!(
-                    "{}: not final yet; polling again in {} ms (correlation id {})",
-                    call.describe(),
-                    wait.as_millis(),
-                    call.result().info().correlation_id
-                )
-            });
-            Step::PollAfter(wait)
+            let what = call.describe();
+            follow_rules(asked, &what, client, opts, call.result_mut().info_mut())
         }
     }
+}
+
+/// The non-generic half of [`step`] (one copy in the binary, whatever the call).
+#[inline(never)]
+fn follow_rules(asked: Duration, what: &str, client: &Client, opts: &CallOptions<'_>, info: &mut CallInfo) -> Step {
+    let wait = asked.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL);
+    if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+        let msg = format!(
+            "still waiting after {} attempts; the next poll (in {} ms) would come after the deadline",
+            info.attempts,
+            wait.as_millis()
+        );
+        info.fail(Status::Timeout, msg);
+        client.log(LogLevel::Warn, || format!("{what}: {}", info.error_message));
+        return Step::Done;
+    }
+    client.log(LogLevel::Info, || {
+        format!(
+            "{what}: not final yet; polling again in {} ms (correlation id {})",
+            wait.as_millis(),
+            info.correlation_id
+        )
+    });
+    Step::PollAfter(wait)
 }
 
 /// Runs `call` to the end on this thread (sleeping between polls, waking early on cancel).
@@ -94,14 +98,7 @@ pub fn run_with_progress<C: Call>(
             Step::Done => break,
             Step::PollAfter(wait) => {
                 on_progress(call.result());
-                let cancelled = match opts.cancel {
-                    Some(c) => c.sleep(wait),
-                    None => {
-                        std::thread::sleep(wait);
-                        false
-                    }
-                };
-                if cancelled {
+                if opts.sleep(wait) {
                     call.result_mut().info_mut().fail(Status::Cancelled, "cancelled while waiting to poll");
                     break;
                 }
@@ -128,14 +125,17 @@ pub fn exchange<T: Decode>(client: &Client, ep: &Endpoint, opts: &CallOptions<'_
             *fresh.info_mut() = info;
             *out = fresh;
         }
-        Err(msg) => {
-            let info = out.info_mut();
-            info.raw_json = body.into_text();
-            let status = info.http_status;
-            info.fail(Status::Protocol, format!("HTTP {status}: {msg}"));
-            client.log(LogLevel::Error, || format!("{} {}: {}", ep.method.as_str(), ep.path, info.error_message));
-        }
+        Err(msg) => protocol_error(client, ep, body, msg, out.info_mut()),
     }
+}
+
+/// A 2xx whose body is not the documented JSON (non-generic: one copy in the binary).
+#[inline(never)]
+fn protocol_error(client: &Client, ep: &Endpoint, body: super::client::Body, msg: String, info: &mut CallInfo) {
+    info.raw_json = body.into_text();
+    let status = info.http_status;
+    info.fail(Status::Protocol, format!("HTTP {status}: {msg}"));
+    client.log(LogLevel::Error, || format!("{} {}: {}", ep.method.as_str(), ep.path, info.error_message));
 }
 
 /// Text of a body that may not be UTF-8 (NUL replaced: it reaches C as a C string).

@@ -29,6 +29,19 @@ pub struct CallOptions<'a> {
     pub cancel: Option<&'a CancelToken>,
 }
 
+impl CallOptions<'_> {
+    /// Sleeps for `d`, waking early when cancelled. True when cancelled.
+    pub fn sleep(&self, d: Duration) -> bool {
+        match self.cancel {
+            Some(c) => c.sleep(d),
+            None => {
+                std::thread::sleep(d);
+                false
+            }
+        }
+    }
+}
+
 pub struct Client {
     agent: ureq::Agent,
     base_url: String,
@@ -159,6 +172,7 @@ impl Client {
     /// HTTP request in `info.attempts` and records what the last response said. Returns the body
     /// of a 2xx answer (read whole, at most 1 MiB); `None` when the exchange failed, with
     /// `info.status` and `info.error_message` saying why.
+    #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
         let url = format!("{}{}", self.host_url(ep.host), ep.path);
         if let Err(e) = validate::url_length("the request URL", &url) {
@@ -208,14 +222,7 @@ impl Client {
                     tries -= 1; // the refresh resend is not a retry
                 }
                 Attempt::RetryAfter(wait) => {
-                    let cancelled = match opts.cancel {
-                        Some(c) => c.sleep(wait),
-                        None => {
-                            std::thread::sleep(wait);
-                            false
-                        }
-                    };
-                    if cancelled {
+                    if opts.sleep(wait) {
                         info.fail(Status::Cancelled, "cancelled");
                         return None;
                     }

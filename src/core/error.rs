@@ -16,6 +16,8 @@ pub enum Status {
     Shutdown,
     AuthProvider,
     Internal,
+    /// The service says the allocation failed (a ticket's status is Error).
+    AllocationFailed,
 }
 
 impl Status {

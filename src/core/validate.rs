@@ -34,6 +34,26 @@ pub fn url_length(what: &str, url: &str) -> Result<(), InvalidArgument> {
     Ok(())
 }
 
+/// A text field of a request (sent in a JSON body or as a path segment): non-empty, no control
+/// characters. `what` names it in the message ("ticketId must not be empty").
+pub fn field(what: &str, v: &str) -> Result<(), InvalidArgument> {
+    if v.is_empty() {
+        return Err(InvalidArgument(format!("{what} must not be empty")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(InvalidArgument(format!("{what} must not contain control characters")));
+    }
+    Ok(())
+}
+
+/// A required field that was never set.
+pub fn required(what: &str, setter: &str, v: &str) -> Result<(), InvalidArgument> {
+    if v.is_empty() {
+        return Err(InvalidArgument(format!("the request has no {what}: call {setter}")));
+    }
+    Ok(())
+}
+
 /// Normalises and checks a base URL: `http://` or `https://`, a host, an optional port and path
 /// prefix, no user info, query or fragment. Returns it without a trailing slash.
 pub fn base_url(url: &str) -> Result<String, InvalidArgument> {

@@ -45,16 +45,27 @@ pub(crate) unsafe fn live_client(client: *mut gsms_client) -> Result<Arc<gsms_cl
     Ok(c)
 }
 
-/// Borrows a request builder for a call and builds the call from it.
+/// A call whose arguments were refused when it was built (a core call built from bad input ends at
+/// once with InvalidArgument) is refused here instead, before anything runs: the C contract is
+/// GSMS_ERR_INVALID_ARGUMENT with the reason, nothing sent, no result.
+pub(crate) fn refuse_invalid<C: Call>(call: C) -> Result<C, gsms_status> {
+    let info = call.result().info();
+    if info.status == Status::InvalidArgument {
+        return Err(invalid(&info.error_message));
+    }
+    Ok(call)
+}
+
+/// Borrows a request builder for a call and builds the call from it (refusing invalid requests).
 ///
 /// # Safety
 /// `req` is NULL or a live request handle of type `R`.
-pub(crate) unsafe fn from_request<R: BoxHandle, C>(
+pub(crate) unsafe fn from_request<R: BoxHandle, C: Call>(
     req: *const R,
     build: impl FnOnce(&R) -> Result<C, gsms_status>,
 ) -> Result<C, gsms_status> {
     // SAFETY: per this function's contract.
-    build(unsafe { box_ref(req, "req") }?)
+    build(unsafe { box_ref(req, "req") }?).and_then(refuse_invalid)
 }
 
 /// A blocking call on this thread. On GSMS_OK `*out` holds the result; on failure, `*out` (if

@@ -1,15 +1,15 @@
 //! `POST /titles/{titleId}/clusters`: `gsms_cluster_request` (builder), `gsms_cluster_result`
 //! (immutable; any thread) and the create/allocate calls, blocking and async.
 
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use super::call::{self, Exported};
 use super::client::gsms_client;
-use super::handle::{box_free, box_into_raw, box_mut, box_ref, flag_arg, str_arg, write_out, BoxHandle};
+use super::handle::{box_free, box_into_raw, box_mut, box_ref, flag_arg, opt as get, str_arg, BoxHandle, CServer};
 use super::info::gsms_call_info;
 use super::operation::gsms_operation;
-use super::{cstring, gsms_fulfillment_state, gsms_status, guard, invalid, set_last_error, status, text_ptr};
+use super::{gsms_fulfillment_state, gsms_status, guard, invalid, set_last_error, status, text_ptr};
 use crate::core::{AllocateCluster, ClusterRequest, ClusterResult, CreateCluster};
 
 /// A request for a server for one MPSD session. Create with `gsms_cluster_request_new`.
@@ -23,10 +23,7 @@ impl BoxHandle for gsms_cluster_request {}
 pub struct gsms_cluster_result {
     pub(crate) inner: Arc<ClusterResult>,
     info: gsms_call_info,
-    host_name: CString,
-    region: CString,
-    secure_context: CString,
-    port_names: Vec<CString>,
+    server: CServer,
 }
 impl BoxHandle for gsms_cluster_result {}
 
@@ -36,10 +33,7 @@ impl Exported for ClusterResult {
     fn handle(r: Arc<ClusterResult>) -> gsms_cluster_result {
         gsms_cluster_result {
             info: gsms_call_info::new(&r.info),
-            host_name: cstring(&r.host_name),
-            region: cstring(&r.region),
-            secure_context: cstring(&r.secure_context),
-            port_names: r.ports.iter().map(|p| cstring(&p.name)).collect(),
+            server: CServer::new(&r.host_name, &r.region, &r.secure_context, &r.ports),
             inner: r,
         }
     }
@@ -115,12 +109,6 @@ pub unsafe extern "C" fn gsms_cluster_request_set_abort_if_queued(
     })
 }
 
-/// The request as a call, checked before anything is sent.
-fn checked(req: &gsms_cluster_request) -> Result<&ClusterRequest, gsms_status> {
-    req.inner.validate().map_err(|e| invalid(e.0))?;
-    Ok(&req.inner)
-}
-
 // ----- the calls -----
 
 /// One POST (with retries per the policy), on this thread: never call it on a frame thread.
@@ -134,9 +122,7 @@ pub unsafe extern "C" fn gsms_client_create_cluster(
     req: *const gsms_cluster_request,
     out: *mut *mut gsms_cluster_result,
 ) -> gsms_status {
-    status(|| unsafe {
-        call::blocking(client, call::from_request(req, |r| checked(r).map(CreateCluster::new)), 0, out)
-    })
+    status(|| unsafe { call::blocking(client, call::from_request(req, |r| Ok(CreateCluster::new(&r.inner))), 0, out) })
 }
 
 /// POST, then while the answer is Queued wait pollIntervalMilliseconds (at least 100 ms) and POST
@@ -152,7 +138,7 @@ pub unsafe extern "C" fn gsms_client_allocate_cluster(
     out: *mut *mut gsms_cluster_result,
 ) -> gsms_status {
     status(|| unsafe {
-        call::blocking(client, call::from_request(req, |r| checked(r).map(AllocateCluster::new)), deadline_ms, out)
+        call::blocking(client, call::from_request(req, |r| Ok(AllocateCluster::new(&r.inner))), deadline_ms, out)
     })
 }
 
@@ -169,7 +155,7 @@ pub unsafe extern "C" fn gsms_client_create_cluster_async(
     out_op: *mut *mut gsms_operation,
 ) -> gsms_status {
     status(|| unsafe {
-        let call = call::from_request(req, |r| checked(r).map(CreateCluster::new));
+        let call = call::from_request(req, |r| Ok(CreateCluster::new(&r.inner)));
         call::start(client, call, 0, None, on_done, user_data, out_op)
     })
 }
@@ -188,7 +174,7 @@ pub unsafe extern "C" fn gsms_client_allocate_cluster_async(
     out_op: *mut *mut gsms_operation,
 ) -> gsms_status {
     status(|| unsafe {
-        let call = call::from_request(req, |r| checked(r).map(AllocateCluster::new));
+        let call = call::from_request(req, |r| Ok(AllocateCluster::new(&r.inner)));
         call::start(client, call, deadline_ms, on_progress, on_done, user_data, out_op)
     })
 }
@@ -216,11 +202,6 @@ pub unsafe extern "C" fn gsms_operation_take_cluster_result(
 }
 
 // ----- the result -----
-
-unsafe fn get<'a>(r: *const gsms_cluster_result) -> Option<&'a gsms_cluster_result> {
-    // SAFETY: non-NULL results come from this library (contract).
-    unsafe { r.as_ref() }
-}
 
 /// The exchange details (status, HTTP status, attempts, correlation id, Retry-After, message, raw
 /// body). Borrowed; valid until the result is freed. NULL for NULL.
@@ -261,27 +242,27 @@ pub unsafe extern "C" fn gsms_cluster_result_poll_interval_ms(r: *const gsms_clu
 /// Borrowed; valid until the result is freed. "" when absent (or for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_cluster_result_host_name(r: *const gsms_cluster_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.host_name)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.host_name)))
 }
 
 /// The region of the allocated server.
 /// Borrowed; valid until the result is freed. "" when absent (or for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_cluster_result_region(r: *const gsms_cluster_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.region)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.region)))
 }
 
 /// The server's secure device address (base64), if the service sent one.
 /// Borrowed; valid until the result is freed. "" when absent (or for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_cluster_result_secure_context(r: *const gsms_cluster_result) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.secure_context)))
+    guard(|| text_ptr(unsafe { get(r) }.map(|r| &r.server.secure_context)))
 }
 
 /// How many port mappings the answer holds (0 for NULL).
 #[no_mangle]
 pub unsafe extern "C" fn gsms_cluster_result_port_count(r: *const gsms_cluster_result) -> usize {
-    guard(|| unsafe { get(r) }.map_or(0, |r| r.inner.ports.len()))
+    guard(|| unsafe { get(r) }.map_or(0, |r| r.server.ports.count()))
 }
 
 /// Port mapping `index` (0-based): its name (borrowed; valid until the result is freed), internal
@@ -295,19 +276,7 @@ pub unsafe extern "C" fn gsms_cluster_result_port(
     internal_port: *mut u32,
     external_port: *mut u32,
 ) -> gsms_status {
-    status(|| {
-        let r = unsafe { box_ref(r, "r") }?;
-        let p =
-            r.inner.ports.get(index).ok_or_else(|| {
-                invalid(format!("port index {index} is out of range (count {})", r.inner.ports.len()))
-            })?;
-        unsafe {
-            write_out(name, r.port_names[index].as_ptr());
-            write_out(internal_port, p.internal);
-            write_out(external_port, p.external);
-        }
-        Ok(())
-    })
+    status(|| unsafe { box_ref(r, "r")?.server.ports.write(index, name, internal_port, external_port) })
 }
 
 /// The last HTTP status seen; 0 if none (or NULL). Also in gsms_cluster_result_info.

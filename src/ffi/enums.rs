@@ -6,7 +6,7 @@
 use std::ffi::c_char;
 
 use super::guard;
-use crate::core::{CallbackMode, FulfillmentState, LogLevel, Status};
+use crate::core::{CallbackMode, FulfillmentState, HostStatus, LogLevel, Status};
 
 /// The outcome of a call. Values are stable and append-only.
 #[repr(u32)]
@@ -41,6 +41,9 @@ pub enum gsms_status {
     GSMS_ERR_INTERNAL = 12,
     /// gsms_operation_take_result: not finished yet.
     GSMS_PENDING = 13,
+    /// The service reported that the allocation failed (an inline cluster's ticket status is
+    /// Error); the result's error message carries its description.
+    GSMS_ERR_ALLOCATION_FAILED = 14,
 }
 
 /// Where an allocation stands. Values are stable and append-only.
@@ -55,6 +58,22 @@ pub enum gsms_fulfillment_state {
     GSMS_FULFILLMENT_QUEUED = 2,
     /// Not queued because abortIfQueued was set and no server was free.
     GSMS_FULFILLMENT_ABORTED = 3,
+}
+
+/// Where a ticket (an inline cluster's allocation) stands. Values are stable and append-only.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum gsms_host_status {
+    /// Missing or unrecognised value: not an error.
+    GSMS_HOST_UNKNOWN = 0,
+    /// A server is running for the ticket: read host name, region and ports.
+    GSMS_HOST_ACTIVE = 1,
+    /// Waiting for a server.
+    GSMS_HOST_QUEUED = 2,
+    /// Not allocated (abortIfQueued, released, or aborted by the service).
+    GSMS_HOST_ABORTED = 3,
+    /// The allocation failed: read the description.
+    GSMS_HOST_ERROR = 4,
 }
 
 /// Where completion callbacks run. Pass as `uint32_t` to `gsms_config_set_callback_mode`.
@@ -102,6 +121,7 @@ impl From<Status> for gsms_status {
             Status::Shutdown => GSMS_ERR_SHUTDOWN,
             Status::AuthProvider => GSMS_ERR_AUTH_PROVIDER,
             Status::Internal => GSMS_ERR_INTERNAL,
+            Status::AllocationFailed => GSMS_ERR_ALLOCATION_FAILED,
         }
     }
 }
@@ -114,6 +134,19 @@ impl From<FulfillmentState> for gsms_fulfillment_state {
             FulfillmentState::Fulfilled => GSMS_FULFILLMENT_FULFILLED,
             FulfillmentState::Queued => GSMS_FULFILLMENT_QUEUED,
             FulfillmentState::Aborted => GSMS_FULFILLMENT_ABORTED,
+        }
+    }
+}
+
+impl From<HostStatus> for gsms_host_status {
+    fn from(s: HostStatus) -> Self {
+        use gsms_host_status::*;
+        match s {
+            HostStatus::Unknown => GSMS_HOST_UNKNOWN,
+            HostStatus::Active => GSMS_HOST_ACTIVE,
+            HostStatus::Queued => GSMS_HOST_QUEUED,
+            HostStatus::Aborted => GSMS_HOST_ABORTED,
+            HostStatus::Error => GSMS_HOST_ERROR,
         }
     }
 }
@@ -170,6 +203,13 @@ pub extern "C" fn gsms_fulfillment_state_name(state: u32) -> *const c_char {
     })
 }
 
+/// The name of a host status, e.g. "GSMS_HOST_ACTIVE"; "GSMS_HOST_UNKNOWN" for other values.
+/// Static; do not free.
+#[no_mangle]
+pub extern "C" fn gsms_host_status_name(status: u32) -> *const c_char {
+    guard(|| gsms_host_status::from_u32(status).unwrap_or(gsms_host_status::GSMS_HOST_UNKNOWN).name().as_ptr())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,8 +220,8 @@ mod tests {
             assert_eq!(gsms_status::from_u32(s as u32), Some(s));
             assert_eq!(s.name().to_str().unwrap(), format!("{s:?}"));
         }
-        assert_eq!(gsms_status::ALL.len(), 14);
-        assert_eq!(gsms_status::from_u32(14), None);
+        assert_eq!(gsms_status::ALL.len(), 15);
+        assert_eq!(gsms_status::from_u32(15), None);
         for s in gsms_fulfillment_state::ALL {
             assert_eq!(gsms_fulfillment_state::from_u32(s as u32), Some(s));
             assert_eq!(s.name().to_str().unwrap(), format!("{s:?}"));

@@ -41,6 +41,15 @@ pub(crate) unsafe fn box_ref<'a, T: BoxHandle>(p: *const T, what: &str) -> Resul
     unsafe { p.as_ref() }.ok_or_else(|| invalid(format!("{what} must not be NULL")))
 }
 
+/// Borrows a handle for a getter: `None` for NULL (getters answer their documented default then).
+///
+/// # Safety
+/// `p` is NULL or a live handle of this type made by this library.
+pub(crate) unsafe fn opt<'a, T: BoxHandle>(p: *const T) -> Option<&'a T> {
+    // SAFETY: per this function's contract.
+    unsafe { p.as_ref() }
+}
+
 /// Borrows a builder mutably.
 ///
 /// # Safety
@@ -111,5 +120,66 @@ pub(crate) unsafe fn write_out<T>(p: *mut T, v: T) {
     if !p.is_null() {
         // SAFETY: per this function's contract.
         unsafe { p.write(v) };
+    }
+}
+
+/// Entry `index` of a list a result holds; past the end is INVALID_ARGUMENT naming the count.
+pub(crate) fn at<'a, T>(list: &'a [T], index: usize, what: &str) -> Result<&'a T, gsms_status> {
+    list.get(index).ok_or_else(|| invalid(format!("{what} index {index} is out of range (count {})", list.len())))
+}
+
+/// The C side of a port mapping list: the names as C strings, next to the mappings.
+pub(crate) struct CPorts {
+    ports: Vec<crate::core::PortMapping>,
+    names: Vec<std::ffi::CString>,
+}
+
+impl CPorts {
+    pub fn new(ports: &[crate::core::PortMapping]) -> CPorts {
+        CPorts { names: ports.iter().map(|p| super::cstring(&p.name)).collect(), ports: ports.to_vec() }
+    }
+
+    pub fn count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// Port mapping `index` through the (nullable) out-pointers.
+    ///
+    /// # Safety
+    /// Each out-pointer is NULL or writable.
+    pub unsafe fn write(
+        &self,
+        index: usize,
+        name: *mut *const c_char,
+        internal: *mut u32,
+        external: *mut u32,
+    ) -> Result<(), gsms_status> {
+        let p = at(&self.ports, index, "port")?;
+        // SAFETY: per this function's contract.
+        unsafe {
+            write_out(name, self.names[index].as_ptr());
+            write_out(internal, p.internal);
+            write_out(external, p.external);
+        }
+        Ok(())
+    }
+}
+
+/// Where a server is, as C strings: cluster, ticket and session host results all carry it.
+pub(crate) struct CServer {
+    pub host_name: std::ffi::CString,
+    pub region: std::ffi::CString,
+    pub secure_context: std::ffi::CString,
+    pub ports: CPorts,
+}
+
+impl CServer {
+    pub fn new(host_name: &str, region: &str, secure_context: &str, ports: &[crate::core::PortMapping]) -> CServer {
+        CServer {
+            host_name: super::cstring(host_name),
+            region: super::cstring(region),
+            secure_context: super::cstring(secure_context),
+            ports: CPorts::new(ports),
+        }
     }
 }

@@ -28,15 +28,21 @@ pub mod config;
 pub mod enums;
 pub(crate) mod handle;
 pub mod info;
+pub mod inline_clusters;
 pub mod operation;
+pub mod qos;
+pub mod qos_servers;
+pub mod session_hosts;
 #[cfg(test)]
 mod tests;
+pub mod tickets;
+pub mod variants;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use enums::{gsms_callback_mode, gsms_fulfillment_state, gsms_log_level, gsms_status};
+pub use enums::{gsms_callback_mode, gsms_fulfillment_state, gsms_host_status, gsms_log_level, gsms_status};
 
 /// A C `void *user_data`, handed back to the caller's callbacks from library threads.
 #[derive(Clone, Copy)]
@@ -96,6 +102,11 @@ impl Fallback for () {
 impl Fallback for gsms_fulfillment_state {
     fn fallback() -> Self {
         gsms_fulfillment_state::GSMS_FULFILLMENT_UNKNOWN
+    }
+}
+impl Fallback for enums::gsms_host_status {
+    fn fallback() -> Self {
+        enums::gsms_host_status::GSMS_HOST_UNKNOWN
     }
 }
 

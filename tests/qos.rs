@@ -1,0 +1,270 @@
+//! QoS measurement against the emulator's beacons (real UDP on loopback) and against a hostile
+//! beacon: order, figures, loss, unresolvable names, bad input, the async form and cancel.
+//! Timings are asserted loosely here; the accuracy and schedule figures are benchmarks
+//! (BENCHMARKS.md, `bash scripts/bench_qos.sh`).
+
+mod common;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use gsms::core::call::run;
+use gsms::core::calls::qos_servers::get_qos_servers;
+use gsms::core::{MeasureQos, QosProbe, QosResult};
+use gsms_emulator::RegionConfig;
+
+fn regions(emu_regions: &[(&str, f64, f64)]) -> Emulator {
+    emulator(|c| {
+        c.regions = emu_regions
+            .iter()
+            .map(|(n, d, loss)| RegionConfig { name: n.to_string(), delay_ms: *d, jitter_ms: 0.0, loss: *loss })
+            .collect();
+    })
+}
+
+fn measure(client: &Client, probe: &QosProbe) -> QosResult {
+    run(MeasureQos::new(probe), client, &CallOptions::default())
+}
+
+#[test]
+fn regions_come_back_best_first_with_their_figures() {
+    let emu = regions(&[("Far", 20.0, 0.0), ("Near", 1.0, 0.0), ("Mid", 6.0, 0.0)]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let servers = run(get_qos_servers(true), &client, &CallOptions::default());
+    assert_eq!(servers.status, Status::Ok, "{}", servers.error_message);
+    assert_eq!(servers.servers.len(), 3);
+    let mut probe = QosProbe::new();
+    probe.add_servers(&servers).unwrap();
+    probe.set_options(6, 3, 500).unwrap();
+    let r = measure(&client, &probe);
+    assert_eq!(r.status, Status::Ok);
+    let names: Vec<&str> = r.regions.iter().map(|g| g.region.as_str()).collect();
+    assert_eq!(names, ["Near", "Mid", "Far"]);
+    assert_eq!(r.best_region(), "Near");
+    for (g, delay) in r.regions.iter().zip([1.0, 6.0, 20.0]) {
+        assert_eq!((g.sent, g.received), (6, 6), "{g:?}");
+        let ms = g.latency_us.unwrap() as f64 / 1e3;
+        assert!(ms >= delay * 0.95 && ms < delay + 15.0, "{}: {ms} ms for a {delay} ms beacon", g.region);
+        assert_eq!(g.message, "");
+    }
+    assert_eq!(r.attempts, 18, "attempts count the probes sent");
+}
+
+#[test]
+fn a_region_that_never_answers_costs_its_timeouts_and_says_so() {
+    let emu = regions(&[("Dead", 0.0, 1.0), ("Live", 0.0, 0.0)]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut probe = QosProbe::new();
+    for (cfg, addr) in emu.qos_beacons() {
+        probe.add_target(&cfg.name, &addr.ip().to_string(), addr.port().into()).unwrap();
+    }
+    probe.set_options(4, 1, 100).unwrap();
+    let t = Instant::now();
+    let r = measure(&client, &probe);
+    let took = t.elapsed();
+    assert_eq!(r.best_region(), "Live");
+    let dead = r.regions.iter().find(|g| g.region == "Dead").unwrap();
+    assert_eq!((dead.latency_us, dead.sent, dead.received), (None, 4, 0));
+    assert!(dead.message.contains("no reply"), "{}", dead.message);
+    assert_eq!(r.regions.last().unwrap().region, "Dead", "no latency sorts last");
+    // One in flight: 4 lost probes cost 4 timeouts, the live region's 4 round trips next to nothing.
+    assert!(took >= Duration::from_millis(390) && took < Duration::from_millis(1500), "{took:?}");
+}
+
+#[test]
+fn an_unresolvable_host_is_a_region_message_not_a_failure() {
+    let emu = regions(&[("Live", 0.0, 0.0)]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let (cfg, addr) = emu.qos_beacons().remove(0);
+    let mut probe = QosProbe::new();
+    probe.add_target(&cfg.name, &addr.ip().to_string(), addr.port().into()).unwrap();
+    probe.add_target("Nowhere", "no-such-host.invalid", 0).unwrap();
+    let r = measure(&client, &probe);
+    assert_eq!(r.status, Status::Ok);
+    let nowhere = r.regions.iter().find(|g| g.region == "Nowhere").unwrap();
+    assert_eq!((nowhere.latency_us, nowhere.sent), (None, 0));
+    assert!(nowhere.message.contains("resolve"), "{}", nowhere.message);
+    assert_eq!(r.best_region(), "Live");
+}
+
+#[test]
+fn ipv6_beacons_are_measured() {
+    let Ok(sock) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("SKIPPED: this machine has no IPv6 loopback");
+        return;
+    };
+    let port = sock.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let beacon = thread::spawn(move || echo_beacon(sock, s2, |_| Some(Duration::ZERO)));
+    let emu = regions(&[]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut probe = QosProbe::new();
+    probe.add_target("Six", "::1", port.into()).unwrap();
+    probe.set_options(3, 1, 500).unwrap();
+    let r = measure(&client, &probe);
+    stop.store(true, Ordering::SeqCst);
+    beacon.join().unwrap();
+    assert_eq!(r.regions[0].received, 3);
+    assert_eq!(r.best_region(), "Six");
+}
+
+/// A beacon that answers each probe as `decide` says (delay, or None for no answer).
+fn echo_beacon(sock: UdpSocket, stop: Arc<AtomicBool>, decide: impl Fn(u32) -> Option<Duration>) {
+    sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let Ok((len, from)) = sock.recv_from(&mut buf) else { continue };
+        if len == 10 && buf[0] == 0xFF && buf[1] == 0xFF {
+            if let Some(d) = decide(n) {
+                thread::sleep(d);
+                let mut reply = buf;
+                reply[0] = 0;
+                reply[1] = 0;
+                sock.send_to(&reply[..10], from).unwrap();
+            }
+            n += 1;
+        }
+    }
+}
+
+#[test]
+fn a_hostile_beacon_is_only_believed_for_matching_replies() {
+    // For every probe, the beacon first sends everything that must be ignored, then (after 5 ms)
+    // the true answer; every third probe it answers again (a duplicate); every fourth probe only
+    // after the timeout (late).
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(AtomicU32::new(0));
+    let (s2, seen2) = (Arc::clone(&stop), Arc::clone(&seen));
+    let beacon = thread::spawn(move || {
+        sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut buf = [0u8; 64];
+        while !s2.load(Ordering::SeqCst) {
+            let Ok((len, from)) = sock.recv_from(&mut buf) else { continue };
+            if len != 10 {
+                continue;
+            }
+            let k = seen2.fetch_add(1, Ordering::SeqCst);
+            let mut good = buf;
+            good[0] = 0;
+            good[1] = 0;
+            let mut wrong_nonce = good;
+            wrong_nonce[9] ^= 0xFF;
+            sock.send_to(&wrong_nonce[..10], from).unwrap(); // wrong nonce
+            sock.send_to(b"garbage garbage!", from).unwrap(); // garbage
+            sock.send_to(&good[..6], from).unwrap(); // truncated
+            sock.send_to(&buf[..10], from).unwrap(); // the probe echoed unchanged (FF FF)
+            other.send_to(&good[..10], from).unwrap(); // right bytes, wrong source port
+            if k % 4 == 3 {
+                thread::sleep(Duration::from_millis(150)); // late: after the 100 ms timeout
+                sock.send_to(&good[..10], from).unwrap();
+                continue;
+            }
+            thread::sleep(Duration::from_millis(5));
+            sock.send_to(&good[..10], from).unwrap();
+            if k % 3 == 0 {
+                sock.send_to(&good[..10], from).unwrap(); // duplicate
+            }
+        }
+    });
+    let emu = regions(&[]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut probe = QosProbe::new();
+    probe.add_target("Hostile", "127.0.0.1", port.into()).unwrap();
+    probe.set_options(8, 1, 100).unwrap();
+    let r = measure(&client, &probe);
+    stop.store(true, Ordering::SeqCst);
+    beacon.join().unwrap();
+    let g = &r.regions[0];
+    assert_eq!(g.sent, 8);
+    assert_eq!(g.received, 6, "probes 3 and 7 were answered late; nothing else counted: {g:?}");
+    let ms = g.latency_us.unwrap() as f64 / 1e3;
+    assert!((4.5..40.0).contains(&ms), "latency {ms} ms from the true 5 ms answers");
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_sent_through_the_c_abi() {
+    use gsms::ffi::client::*;
+    use gsms::ffi::config::*;
+    use gsms::ffi::gsms_status::*;
+    use gsms::ffi::qos::*;
+    use std::ffi::{CStr, CString};
+    use std::ptr;
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_nonblocking(true).unwrap();
+    let port = sock.local_addr().unwrap().port() as u32;
+    unsafe {
+        let cfg = gsms_config_new();
+        let mut c = ptr::null_mut();
+        assert_eq!(gsms_client_new(cfg, &mut c), GSMS_OK);
+        let p = gsms_qos_probe_new();
+        let mut r = ptr::null_mut();
+        assert_eq!(gsms_client_measure_qos(c, p, &mut r), GSMS_ERR_INVALID_ARGUMENT, "no targets");
+        assert!(r.is_null());
+        let msg = CStr::from_ptr(gsms::ffi::gsms_last_error_message()).to_str().unwrap().to_string();
+        assert!(msg.contains("no targets"), "{msg}");
+        let host = CString::new("127.0.0.1").unwrap();
+        assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), 65536), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_qos_probe_add_target(p, c"".as_ptr(), host.as_ptr(), port), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), c"".as_ptr(), port), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), port), GSMS_OK);
+        assert_eq!(
+            gsms_qos_probe_add_target(p, c"West".as_ptr(), host.as_ptr(), port),
+            GSMS_ERR_INVALID_ARGUMENT,
+            "duplicate"
+        );
+        assert_eq!(gsms_qos_probe_target_count(p), 1);
+        assert_eq!(gsms_qos_probe_set_options(p, 0, 1, 1), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_qos_probe_set_options(p, 1, 65, 1), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_qos_probe_add_servers(p, ptr::null()), GSMS_ERR_INVALID_ARGUMENT);
+        let mut buf = [0u8; 16];
+        assert!(sock.recv_from(&mut buf).is_err(), "no probe was sent by refused calls");
+        // Indexed getters past the end.
+        assert_eq!(gsms_qos_probe_set_options(p, 1, 1, 50), GSMS_OK);
+        assert_eq!(gsms_client_measure_qos(c, p, &mut r), GSMS_OK, "a region that does not answer is not a failure");
+        let (mut lat, mut sent, mut got) = (0u32, 0u32, 0u32);
+        let mut name = ptr::null();
+        assert_eq!(gsms_qos_result_region(r, 0, &mut name, &mut lat, &mut sent, &mut got), GSMS_OK);
+        assert_eq!((lat, sent, got), (u32::MAX, 1, 0));
+        assert_eq!(CStr::from_ptr(gsms_qos_result_best_region(r)).to_bytes(), b"");
+        assert!(CStr::from_ptr(gsms_qos_result_region_message(r, 0)).to_str().unwrap().contains("no reply"));
+        assert_eq!(gsms_qos_result_region(r, 1, &mut name, &mut lat, &mut sent, &mut got), GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(lat, u32::MAX, "out-pointers untouched");
+        gsms_qos_result_free(r);
+        gsms_qos_probe_free(p);
+        gsms_client_free(c);
+        gsms_config_free(cfg);
+    }
+}
+
+#[test]
+fn the_async_form_runs_on_a_worker_and_cancels_at_once() {
+    use gsms::runtime::Client as RtClient;
+    let emu = regions(&[("Slow", 0.0, 1.0)]);
+    let rt = RtClient::new(&config(&emu)).unwrap();
+    let (cfg, addr) = emu.qos_beacons().remove(0);
+    let mut probe = QosProbe::new();
+    probe.add_target(&cfg.name, &addr.ip().to_string(), addr.port().into()).unwrap();
+    probe.add_target("Nowhere", "no-such-host.invalid", 0).unwrap();
+    probe.set_options(50, 1, 200).unwrap(); // 10 s if left alone
+    let t = Instant::now();
+    let op = rt.start(MeasureQos::new(&probe), None, None, None).unwrap();
+    assert!(t.elapsed() < Duration::from_millis(20), "starting does not resolve or probe: {:?}", t.elapsed());
+    thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    op.cancel();
+    let (st, _) = op.take_result().expect("completed by the cancel");
+    assert_eq!(st, Status::Cancelled);
+    assert!(t.elapsed() < Duration::from_millis(100));
+    let t = Instant::now();
+    rt.shutdown();
+    assert!(t.elapsed() < Duration::from_millis(250), "the worker left its probing promptly: {:?}", t.elapsed());
+}
