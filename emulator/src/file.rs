@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::service::calls::variants::{catalogue_json, parse_catalogue};
+use crate::service::faults::copy_fault_fields;
 use crate::{
     CommandConfig, CommandLine, Config, ErrorBodyStyle, FaultRule, LogFormat, PortMapping, PortValue, RateLimit,
     Readiness, RegionConfig, ServerConfig, ServerKind, TitleConfig, TlsConfig, VariantCatalogue,
@@ -340,15 +341,15 @@ struct Doc {
     #[serde(skip_serializing_if = "Option::is_none")]
     variants_file: Option<VariantsFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rate_limit: Option<RateLimitEntry>,
+    rate_limit: Option<Checked<RateLimitFields>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<TlsEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     port_mappings: Option<Vec<PortMappingEntry>>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "unique_regions")]
-    regions: Option<Vec<RegionEntry>>,
+    regions: Option<Vec<Checked<RegionFields>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    faults: Option<Vec<FaultEntry>>,
+    faults: Option<Vec<Checked<FaultFields>>>,
     #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "unique_titles")]
     titles: Option<Vec<TitleFields>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -391,19 +392,19 @@ impl Doc {
             revoked_tokens: Some(cfg.revoked_tokens.clone()),
             log: Some(log),
             variants_file: None,
-            rate_limit: cfg.rate_limit.map(|l| RateLimitEntry(l.into())),
+            rate_limit: cfg.rate_limit.map(|l| Checked(l.into())),
             tls,
             port_mappings: Some(cfg.port_mappings.iter().cloned().map(PortMappingEntry).collect()),
-            regions: Some(cfg.regions.iter().map(|r| RegionEntry(r.into())).collect()),
-            faults: Some(cfg.faults.iter().map(|f| FaultEntry(f.into())).collect()),
+            regions: Some(cfg.regions.iter().map(|r| Checked(r.into())).collect()),
+            faults: Some(cfg.faults.iter().map(|f| Checked(f.into())).collect()),
             titles: Some(cfg.titles.iter().map(TitleFields::from_title).collect()),
             variants: Some(VariantsInline(cfg.variants.clone())),
         })
     }
 }
 
-fn unique_regions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RegionEntry>>, D::Error> {
-    let regions = Vec::<RegionEntry>::deserialize(d)?;
+fn unique_regions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Checked<RegionFields>>>, D::Error> {
+    let regions = Vec::<Checked<RegionFields>>::deserialize(d)?;
     for (i, r) in regions.iter().enumerate() {
         if regions[..i].iter().any(|o| o.0.name.eq_ignore_ascii_case(&r.0.name)) {
             return Err(de::Error::custom(format!("region {:?} is listed twice", r.0.name)));
@@ -508,26 +509,15 @@ struct RateLimitFields {
     period_secs: f64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(into = "RateLimitFields")]
-struct RateLimitEntry(RateLimitFields);
-
-impl TryFrom<RateLimitFields> for RateLimitEntry {
-    type Error = String;
-    fn try_from(f: RateLimitFields) -> Result<Self, String> {
-        if f.max_requests == 0 {
+impl Check for RateLimitFields {
+    fn check(self) -> Result<Self, String> {
+        if self.max_requests == 0 {
             return Err("max_requests must be at least 1".into());
         }
-        if !f.period_secs.is_finite() || f.period_secs <= 0.0 || f.period_secs > 86_400.0 {
-            return Err(format!("period_secs {} is not in (0, 86400]", f.period_secs));
+        if !self.period_secs.is_finite() || self.period_secs <= 0.0 || self.period_secs > 86_400.0 {
+            return Err(format!("period_secs {} is not in (0, 86400]", self.period_secs));
         }
-        Ok(RateLimitEntry(f))
-    }
-}
-
-impl From<RateLimitEntry> for RateLimitFields {
-    fn from(e: RateLimitEntry) -> Self {
-        e.0
+        Ok(self)
     }
 }
 
@@ -640,21 +630,10 @@ impl From<&RegionConfig> for RegionFields {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(into = "RegionFields")]
-struct RegionEntry(RegionFields);
-
-impl TryFrom<RegionFields> for RegionEntry {
-    type Error = String;
-    fn try_from(f: RegionFields) -> Result<Self, String> {
-        f.region().check()?;
-        Ok(RegionEntry(f))
-    }
-}
-
-impl From<RegionEntry> for RegionFields {
-    fn from(e: RegionEntry) -> Self {
-        e.0
+impl Check for RegionFields {
+    fn check(self) -> Result<Self, String> {
+        self.region().check()?;
+        Ok(self)
     }
 }
 
@@ -683,47 +662,20 @@ struct FaultFields {
 
 impl FaultFields {
     fn rule(&self) -> FaultRule {
-        FaultRule {
-            status: self.status,
-            retry_after: self.retry_after.clone(),
-            latency_ms: self.latency_ms,
-            drop_connection: self.drop_connection,
-            times: self.times,
-            probability: self.probability,
-            call: self.call.clone(),
-        }
+        copy_fault_fields!(FaultRule, self)
     }
 }
 
 impl From<&FaultRule> for FaultFields {
     fn from(r: &FaultRule) -> Self {
-        FaultFields {
-            status: r.status,
-            retry_after: r.retry_after.clone(),
-            latency_ms: r.latency_ms,
-            drop_connection: r.drop_connection,
-            times: r.times,
-            probability: r.probability,
-            call: r.call.clone(),
-        }
+        copy_fault_fields!(FaultFields, r)
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(into = "FaultFields")]
-struct FaultEntry(FaultFields);
-
-impl TryFrom<FaultFields> for FaultEntry {
-    type Error = String;
-    fn try_from(f: FaultFields) -> Result<Self, String> {
-        f.rule().check()?;
-        Ok(FaultEntry(f))
-    }
-}
-
-impl From<FaultEntry> for FaultFields {
-    fn from(e: FaultEntry) -> Self {
-        e.0
+impl Check for FaultFields {
+    fn check(self) -> Result<Self, String> {
+        self.rule().check()?;
+        Ok(self)
     }
 }
 
@@ -960,26 +912,15 @@ impl ServerFields {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(into = "ServerFields")]
-struct ServerEntry(ServerFields);
-
-impl TryFrom<ServerFields> for ServerEntry {
-    type Error = String;
-    fn try_from(mut f: ServerFields) -> Result<Self, String> {
-        f.cwd = f.cwd.as_deref().map(resolve);
-        f.server()?;
-        Ok(ServerEntry(f))
+impl Check for ServerFields {
+    fn check(mut self) -> Result<Self, String> {
+        self.cwd = self.cwd.as_deref().map(resolve);
+        self.server()?;
+        Ok(self)
     }
 }
 
-impl From<ServerEntry> for ServerFields {
-    fn from(e: ServerEntry) -> Self {
-        e.0
-    }
-}
-
-fn expand(entries: &[ServerEntry]) -> Vec<ServerConfig> {
+fn expand(entries: &[Checked<ServerFields>]) -> Vec<ServerConfig> {
     let mut out = Vec::new();
     for e in entries {
         let server = e.0.server().expect("checked when read");
@@ -991,7 +932,7 @@ fn expand(entries: &[ServerEntry]) -> Vec<ServerConfig> {
 }
 
 /// Runs of equal servers become one entry with a count.
-fn collapse(servers: &[ServerConfig]) -> Vec<ServerEntry> {
+fn collapse(servers: &[ServerConfig]) -> Vec<Checked<ServerFields>> {
     let mut out: Vec<(ServerConfig, usize)> = Vec::new();
     for s in servers {
         match out.last_mut() {
@@ -1003,7 +944,7 @@ fn collapse(servers: &[ServerConfig]) -> Vec<ServerEntry> {
         .map(|(s, n)| {
             let mut f = ServerFields::from_server(&s);
             f.count = (n > 1).then_some(n);
-            ServerEntry(f)
+            Checked(f)
         })
         .collect()
 }
@@ -1013,9 +954,9 @@ fn collapse(servers: &[ServerConfig]) -> Vec<ServerEntry> {
 struct TitleFields {
     id: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    servers: Option<Vec<ServerEntry>>,
+    servers: Option<Vec<Checked<ServerFields>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    session_hosts: Option<Vec<ServerEntry>>,
+    session_hosts: Option<Vec<Checked<ServerFields>>>,
 }
 
 impl TitleFields {
@@ -1036,38 +977,36 @@ impl TitleFields {
     }
 }
 
-impl<'de> Deserialize<'de> for RateLimitEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, RateLimitFields, RateLimitEntry>(d, RateLimitEntry::try_from)
-    }
+/// Deserialize for a checked entry: its raw fields, then its `TryFrom` check (see [`checked`]).
+macro_rules! checked_entries {
+    ($($entry:ident($fields:ident)),* $(,)?) => {$(
+        impl<'de> Deserialize<'de> for $entry {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                checked::<D, $fields, $entry>(d, $entry::try_from)
+            }
+        }
+    )*};
 }
 
-impl<'de> Deserialize<'de> for TlsEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, TlsFields, TlsEntry>(d, TlsEntry::try_from)
-    }
+checked_entries!(TlsEntry(TlsFields), PortMappingEntry(PortMappingFields),);
+
+/// Raw fields that check themselves (and may fix up paths) once read.
+trait Check: Sized {
+    fn check(self) -> Result<Self, String>;
 }
 
-impl<'de> Deserialize<'de> for RegionEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, RegionFields, RegionEntry>(d, RegionEntry::try_from)
-    }
+/// Checked fields: serialized as they are, deserialized through [`Check`] (with the position
+/// of the value in errors, see [`checked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+struct Checked<F>(F);
+
+fn check_into<F: Check>(f: F) -> Result<Checked<F>, String> {
+    f.check().map(Checked)
 }
 
-impl<'de> Deserialize<'de> for FaultEntry {
+impl<'de, F: Check + Deserialize<'de>> Deserialize<'de> for Checked<F> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, FaultFields, FaultEntry>(d, FaultEntry::try_from)
-    }
-}
-
-impl<'de> Deserialize<'de> for PortMappingEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, PortMappingFields, PortMappingEntry>(d, PortMappingEntry::try_from)
-    }
-}
-
-impl<'de> Deserialize<'de> for ServerEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked::<D, ServerFields, ServerEntry>(d, ServerEntry::try_from)
+        checked::<D, F, Checked<F>>(d, check_into::<F>)
     }
 }

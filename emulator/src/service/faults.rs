@@ -115,31 +115,33 @@ fn one() -> f64 {
     1.0
 }
 
+/// Copies the fields of a fault rule between [`FaultRule`] and a wire struct with the same field
+/// names (the admin API's camelCase one here, the configuration file's snake_case one).
+macro_rules! copy_fault_fields {
+    ($to:ident, $from:expr) => {{
+        let f = $from;
+        $to {
+            status: f.status,
+            retry_after: f.retry_after.clone(),
+            latency_ms: f.latency_ms,
+            drop_connection: f.drop_connection,
+            times: f.times,
+            probability: f.probability,
+            call: f.call.clone(),
+        }
+    }};
+}
+pub(crate) use copy_fault_fields;
+
 impl From<&FaultRule> for FaultWire {
     fn from(r: &FaultRule) -> Self {
-        FaultWire {
-            status: r.status,
-            retry_after: r.retry_after.clone(),
-            latency_ms: r.latency_ms,
-            drop_connection: r.drop_connection,
-            times: r.times,
-            probability: r.probability,
-            call: r.call.clone(),
-        }
+        copy_fault_fields!(FaultWire, r)
     }
 }
 
 pub(crate) fn parse_fault(body: &[u8]) -> Result<FaultRule, String> {
     let w: FaultWire = serde_json::from_slice(body).map_err(|e| format!("invalid fault rule: {e}"))?;
-    let rule = FaultRule {
-        status: w.status,
-        retry_after: w.retry_after,
-        latency_ms: w.latency_ms,
-        drop_connection: w.drop_connection,
-        times: w.times,
-        probability: w.probability,
-        call: w.call,
-    };
+    let rule = copy_fault_fields!(FaultRule, &w);
     rule.check()?;
     Ok(rule)
 }
