@@ -1,10 +1,13 @@
 # Helpers sourced by the test scripts.
 
 # Installs Debian packages whose command is missing: need CMD PACKAGE [CMD PACKAGE ...]
+# (CMD may be an absolute path, for packages without a command). Fails, saying which, when a
+# package could not be installed.
 need() {
-  local missing=()
+  local missing=() cmds=()
+  _have() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
   while [ $# -ge 2 ]; do
-    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+    _have "$1" || { missing+=("$2"); cmds+=("$1"); }
     shift 2
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -13,8 +16,25 @@ need() {
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    local c still=()
+    for c in "${cmds[@]}"; do _have "$c" || still+=("$c"); done
+    if [ ${#still[@]} -gt 0 ]; then
+      echo "could not install what provides: ${still[*]} (apt-get install ${missing[*]} failed)" >&2
+      return 1
+    fi
   fi
 }
+
+# The C-ABI test programs (tests/c/NAME.c), one place for every script that runs them:
+# scripts/test_c.sh (natively, statically linked, under valgrind) and scripts/test_platforms.sh
+# (Windows under wine, Linux arm64 under qemu). Each entry is NAME[:ARGS[:VALGRIND_ARGS]]; ARGS
+# follow the emulator URL (VALGRIND_ARGS default to ARGS). All run against one emulator started
+# with C_TEST_EMULATOR_FLAGS.
+C_TEST_PROGRAMS=("test_abi" "test_stress:1000:100")
+C_TEST_EMULATOR_FLAGS=(--servers 2 --poll-ms 100 --lifetime-secs 1 --titles 1234,4321 --revoked-token "XBL3.0 x=u;expired")
+# The emulator the samples and the C# tests run against (a title's only server stays busy 2 s, so
+# Queued shows), used by scripts/test_samples.sh and scripts/test_platforms.sh.
+SAMPLES_EMULATOR_FLAGS=(--udp-echo --poll-ms 200 --servers 1 --lifetime-secs 2)
 
 # Emulators started by launch_emulator, killed when the calling shell exits.
 EMU_PIDS=""

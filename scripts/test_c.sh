@@ -11,21 +11,29 @@ cargo build --quiet -p gsms -p gsms-emulator
 OUT="$ROOT/target/c-tests"
 mkdir -p "$OUT"
 CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude"
-for t in test_abi test_stress; do
+# Every program of C_TEST_PROGRAMS (scripts/lib.sh), against the shared library and, linked
+# without the .so, against the static one.
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  t=${entry%%:*}
   gcc $CFLAGS "tests/c/$t.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/$t"
+  gcc $CFLAGS "tests/c/$t.c" target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/${t}_static"
 done
-# The static library too: the same test linked without the .so.
-gcc $CFLAGS tests/c/test_abi.c target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/test_abi_static"
 
-start_emulator --servers 2 --poll-ms 100 --lifetime-secs 1 --titles 1234,4321 --revoked-token "XBL3.0 x=u;expired"
+start_emulator "${C_TEST_EMULATOR_FLAGS[@]}"
 
 fail=0
 run() { echo "+ $*"; "$@" || fail=1; }
-run "$OUT/test_abi" "$EMU_URL"
-run "$OUT/test_abi_static" "$EMU_URL"
-run "$OUT/test_stress" "$EMU_URL" 1000
-
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --show-leak-kinds=definite"
-run $VG "$OUT/test_abi" "$EMU_URL"
-run $VG "$OUT/test_stress" "$EMU_URL" 100
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  IFS=: read -r t args vg_args <<<"$entry"
+  # shellcheck disable=SC2086 # ARGS are words
+  run "$OUT/$t" "$EMU_URL" $args
+  # shellcheck disable=SC2086
+  run "$OUT/${t}_static" "$EMU_URL" $args
+done
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  IFS=: read -r t args vg_args <<<"$entry"
+  # shellcheck disable=SC2086
+  run $VG "$OUT/$t" "$EMU_URL" ${vg_args:-$args}
+done
 exit $fail

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Platform tests: the shipped libraries of other platforms, built here (scripts/platforms.sh) and
+# run here against the emulator, which runs natively on 127.0.0.1:
+#   windows-x64  gsms.dll (x86_64-pc-windows-gnu) under wine:
+#                - every C-ABI test program (C_TEST_PROGRAMS in scripts/lib.sh), cross-compiled
+#                  with mingw-w64, linked three ways: with libgsms.dll.a (MinGW import library),
+#                  with gsms.lib (the MSVC import library of the SDK), and statically (libgsms.a);
+#                - the C# tests (bindings/csharp/tests, compiled with mcs) on the Windows .NET Core
+#                  3.1 runtime (PyPI's dotnetcore2 wheel), P/Invoking gsms.dll.
+#   linux-arm64  libgsms.so and libgsms.a (aarch64-unknown-linux-gnu) under qemu-user: every C-ABI
+#                test program, dynamic and static, cross-compiled with Debian's aarch64 gcc.
+# Wine 8.0 lacks bcryptprimitives.dll (Windows 10+ has it); tests/windows/bcryptprimitives.c is
+# built next to the test programs as a stand-in. Nothing here is skipped: a tool that cannot be
+# installed fails the run with a message.
+#
+#   scripts/test_platforms.sh [windows-x64] [linux-arm64]     (default: both)
+#
+# Last line: "platforms: N passed, M failed"; exits non-zero when anything failed.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+. scripts/platforms.sh
+
+WANT=("$@")
+[ ${#WANT[@]} -gt 0 ] || WANT=(windows-x64 linux-arm64)
+OUT="$ROOT/target/platforms"
+mkdir -p "$OUT"
+passed=0
+failed=0
+ok() {
+  passed=$((passed + 1))
+  echo "ok - $1"
+}
+not_ok() {
+  failed=$((failed + 1))
+  echo "not ok - $1"
+  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
+  return 0
+}
+# check NAME COMMAND...: runs the command (output to a log shown on failure).
+check() {
+  local name=$1 log="$OUT/check.log"
+  shift
+  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
+}
+# run_program NAME LOG COMMAND...: a test program; passes when it exits 0 and its last line says
+# "N passed, 0 failed" (that line is shown).
+run_program() {
+  local name=$1 log=$2 rc summary
+  shift 2
+  timeout 300 "$@" >"$log" 2>&1
+  rc=$?
+  summary=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [ $rc -eq 0 ] && [[ "$summary" == *" 0 failed"* ]]; then
+    ok "$name ($summary)"
+  else
+    not_ok "$name (exit $rc${summary:+, $summary})" "$log"
+  fi
+}
+finish() {
+  echo "platforms: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+need gcc gcc mcs mono-mcs timeout coreutils file file python3 python3 || finish
+echo "# emulator (native)"
+if ! cargo build --quiet -p gsms-emulator 2>"$OUT/cargo.log"; then
+  not_ok "the emulator builds" "$OUT/cargo.log"
+  finish
+fi
+
+CFLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude)
+
+windows() {
+  local dir cc=x86_64-w64-mingw32-gcc-posix w="$OUT/windows-x64"
+  echo "# windows-x64 (wine)"
+  if ! need wine wine /usr/lib/wine/wine64 wine64 x86_64-w64-mingw32-gcc-posix gcc-mingw-w64-x86-64-posix unzip unzip; then
+    not_ok "windows-x64: wine and mingw-w64 are installed"
+    return
+  fi
+  dir=$(plat_libdir windows-x64)
+  rm -rf "$w"
+  mkdir -p "$w"
+  if ! build_platform windows-x64 >"$OUT/build-windows.log" 2>&1; then
+    not_ok "windows-x64: gsms.dll builds (shipping command)" "$OUT/build-windows.log"
+    return
+  fi
+  ok "windows-x64: gsms.dll, libgsms.dll.a, libgsms.a, gsms.lib built"
+  cp "$dir/gsms.dll" "$w/"
+  check "windows-x64: bcryptprimitives.dll stand-in for wine builds" \
+    "$cc" -shared -O2 -Wall -Werror -o "$w/bcryptprimitives.dll" tests/windows/bcryptprimitives.c -ladvapi32
+  # The programs need no DLL but gsms.dll: winpthreads and libgcc are linked in (-static).
+  local entry t
+  for entry in "${C_TEST_PROGRAMS[@]}"; do
+    t=${entry%%:*}
+    check "windows-x64: $t links with libgsms.dll.a (MinGW import library)" \
+      "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.dll.a" -static -lws2_32 -o "$w/$t.exe"
+    check "windows-x64: $t links with gsms.lib (MSVC import library)" \
+      "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/gsms.lib" -static -lws2_32 -o "$w/${t}_implib.exe"
+    # shellcheck disable=SC2046 # the system libraries, one word each
+    check "windows-x64: $t links statically (libgsms.a)" \
+      "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.a" -static $(windows_static_libs) -o "$w/${t}_static.exe"
+  done
+  check "windows-x64: the dynamic test program imports gsms.dll, the static one does not" sh -c \
+    "x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}.exe' | grep -q 'DLL Name: gsms.dll' &&
+     ! x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}_static.exe' | grep -q 'DLL Name: gsms.dll'"
+
+  export WINEPREFIX="$ROOT/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    check "windows-x64: wine prefix created (wineboot)" sh -c "wineboot --init >'$OUT/wineboot.log' 2>&1; test -f '$WINEPREFIX/system.reg'"
+  fi
+
+  launch_emulator WINC "${C_TEST_EMULATOR_FLAGS[@]}"
+  if [ -z "$WINC_URL" ]; then
+    not_ok "windows-x64: the emulator starts" "$ROOT/target/WINC.log"
+    return
+  fi
+  local args vg_args
+  for entry in "${C_TEST_PROGRAMS[@]}"; do
+    IFS=: read -r t args vg_args <<<"$entry"
+    for v in "" _implib _static; do
+      [ -f "$w/$t$v.exe" ] || continue
+      # shellcheck disable=SC2086 # ARGS are words
+      run_program "windows-x64 (wine): $t$v.exe" "$w/$t$v.log" wine "$w/$t$v.exe" "$WINC_URL" $args
+    done
+  done
+
+  # C#: the same tests as scripts/test_samples.sh runs under mono, on Windows .NET Core.
+  local wheel="$ROOT/target/downloads/dotnetcore2-3.1.23-py3-none-win_amd64.whl" dotnet="$ROOT/target/dotnet-win/dotnetcore2/bin/dotnet.exe"
+  if [ ! -f "$dotnet" ]; then
+    mkdir -p "$ROOT/target/downloads"
+    check "windows-x64: the Windows .NET Core 3.1 runtime (PyPI dotnetcore2 wheel) downloads" \
+      python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --platform win_amd64 dotnetcore2==3.1.23 -d "$ROOT/target/downloads"
+    rm -rf "$ROOT/target/dotnet-win"
+    mkdir -p "$ROOT/target/dotnet-win"
+    [ -f "$wheel" ] && unzip -q "$wheel" 'dotnetcore2/bin/*' -d "$ROOT/target/dotnet-win"
+  fi
+  if [ ! -f "$dotnet" ]; then
+    not_ok "windows-x64: dotnet.exe unpacked from the dotnetcore2 wheel"
+    return
+  fi
+  check "windows-x64: C# tests compile with mcs" \
+    mcs -langversion:7 -warnaserror -nologo -out:"$w/csharp_tests.exe" bindings/csharp/tests/GsmsTests.cs bindings/csharp/*.cs
+  printf '{ "runtimeOptions": { "tfm": "netcoreapp3.1", "framework": { "name": "Microsoft.NETCore.App", "version": "3.1.23" } } }\n' \
+    >"$w/csharp_tests.runtimeconfig.json"
+  launch_emulator WINCS "${SAMPLES_EMULATOR_FLAGS[@]}"
+  launch_emulator WINSLOW --latency-ms 1500
+  if [ -z "$WINCS_URL" ] || [ -z "$WINSLOW_URL" ]; then
+    not_ok "windows-x64: the emulators for the C# tests start" "$ROOT/target/WINCS.log"
+    return
+  fi
+  (cd "$w" && GSMS_BASE_URL=$WINCS_URL GSMS_SLOW_BASE_URL=$WINSLOW_URL timeout 300 wine "$dotnet" csharp_tests.exe >"$w/csharp-tests.log" 2>&1)
+  local rc=$? n
+  n=$(grep -c '^ok - ' "$w/csharp-tests.log")
+  grep '^ok - ' "$w/csharp-tests.log" | sed 's/^ok - /ok - windows-x64 (wine, .NET Core 3.1): C# /'
+  passed=$((passed + n))
+  while IFS= read -r line; do
+    not_ok "windows-x64 (wine, .NET Core 3.1): C# ${line#not ok - }"
+  done < <(grep '^not ok - ' "$w/csharp-tests.log")
+  if [ "$rc" -ne 0 ] || [ "$n" -eq 0 ]; then not_ok "windows-x64 (wine): C# tests exit 0 with tests run (exit $rc, $n ok)" "$w/csharp-tests.log"; fi
+  wineserver -k 2>/dev/null || true
+}
+
+linux_arm64() {
+  local dir cc=aarch64-linux-gnu-gcc a="$OUT/linux-arm64"
+  echo "# linux-arm64 (qemu)"
+  if ! need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/include/stdio.h libc6-dev-arm64-cross \
+    qemu-aarch64-static qemu-user-static; then
+    not_ok "linux-arm64: the aarch64 cross gcc and qemu-user are installed"
+    return
+  fi
+  dir=$(plat_libdir linux-arm64)
+  rm -rf "$a"
+  mkdir -p "$a"
+  if ! build_platform linux-arm64 >"$OUT/build-arm64.log" 2>&1; then
+    not_ok "linux-arm64: libgsms.so builds (shipping command)" "$OUT/build-arm64.log"
+    return
+  fi
+  ok "linux-arm64: libgsms.so, libgsms.a built"
+  local entry t args vg_args
+  for entry in "${C_TEST_PROGRAMS[@]}"; do
+    t=${entry%%:*}
+    check "linux-arm64: $t links with libgsms.so" \
+      "$cc" "${CFLAGS[@]}" "tests/c/$t.c" -L"$dir" -Wl,-rpath,"$dir" -lgsms -lpthread -o "$a/$t"
+    check "linux-arm64: $t links statically (libgsms.a)" \
+      "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.a" -lpthread -ldl -lm -o "$a/${t}_static"
+  done
+  check "linux-arm64: the test programs are aarch64 executables" sh -c "file '$a/${C_TEST_PROGRAMS[0]%%:*}' | grep -q 'ARM aarch64'"
+  launch_emulator ARMC "${C_TEST_EMULATOR_FLAGS[@]}"
+  if [ -z "$ARMC_URL" ]; then
+    not_ok "linux-arm64: the emulator starts" "$ROOT/target/ARMC.log"
+    return
+  fi
+  for entry in "${C_TEST_PROGRAMS[@]}"; do
+    IFS=: read -r t args vg_args <<<"$entry"
+    for v in "" _static; do
+      [ -f "$a/$t$v" ] || continue
+      # shellcheck disable=SC2086
+      run_program "linux-arm64 (qemu): $t$v" "$a/$t$v.log" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$a/$t$v" "$ARMC_URL" $args
+    done
+  done
+}
+
+for p in "${WANT[@]}"; do
+  case "$p" in
+    windows-x64) windows ;;
+    linux-arm64) linux_arm64 ;;
+    *) not_ok "unknown platform $p (windows-x64, linux-arm64)" ;;
+  esac
+done
+finish
