@@ -87,3 +87,40 @@ build_platform() {
 # The Windows system libraries a program linking libgsms.a (MinGW) needs besides the C runtime
 # (`rustc --print native-static-libs`).
 windows_static_libs() { echo "-lws2_32 -lbcrypt -ladvapi32 -lkernel32 -lntdll -luserenv -ldbghelp"; }
+
+# The Windows .NET Core 3.1 runtime (dotnet.exe, run under wine), from PyPI's dotnetcore2 wheel,
+# unpacked once into target/dotnet-win. Prints dotnet.exe's path; fails with a message.
+DOTNETCORE2_VERSION=3.1.23
+need_windows_dotnet() {
+  local dir="$ROOT/target/dotnet-win" wheel="$ROOT/target/downloads/dotnetcore2-$DOTNETCORE2_VERSION-py3-none-win_amd64.whl"
+  local exe="$dir/dotnetcore2/bin/dotnet.exe"
+  if [ ! -f "$exe" ]; then
+    mkdir -p "$ROOT/target/downloads"
+    [ -f "$wheel" ] || python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      --platform win_amd64 "dotnetcore2==$DOTNETCORE2_VERSION" -d "$ROOT/target/downloads" >&2 || true
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    [ -f "$wheel" ] && unzip -q "$wheel" 'dotnetcore2/bin/*' -d "$dir"
+  fi
+  if [ ! -f "$exe" ]; then
+    echo "could not get the Windows .NET runtime (pip download --platform win_amd64 dotnetcore2==$DOTNETCORE2_VERSION)" >&2
+    return 1
+  fi
+  echo "$exe"
+}
+
+# A wine prefix in target/wine-prefix for running Windows programs; exports WINEPREFIX. Wine 8.0
+# has no bcryptprimitives.dll, which Windows 10+ has and Rust's std (so gsms.dll) imports: the
+# test-only stand-in tests/windows/bcryptprimitives.c is built into the prefix's system32, where
+# Windows keeps its own, so programs and the .NET host find it wherever they run from.
+wine_prefix() {
+  export WINEPREFIX="$ROOT/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    wineboot --init >"$ROOT/target/wineboot.log" 2>&1
+    [ -f "$WINEPREFIX/system.reg" ] || { echo "wineboot could not create $WINEPREFIX:"; cat "$ROOT/target/wineboot.log"; return 1; } >&2
+  fi
+  local dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+  if [ ! -f "$dll" ] || [ "$ROOT/tests/windows/bcryptprimitives.c" -nt "$dll" ]; then
+    x86_64-w64-mingw32-gcc-posix -shared -O2 -Wall -Werror -o "$dll" "$ROOT/tests/windows/bcryptprimitives.c" -ladvapi32 || return 1
+  fi
+}

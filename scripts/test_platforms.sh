@@ -10,7 +10,7 @@
 #   linux-arm64  libgsms.so and libgsms.a (aarch64-unknown-linux-gnu) under qemu-user: every C-ABI
 #                test program, dynamic and static, cross-compiled with Debian's aarch64 gcc.
 # Wine 8.0 lacks bcryptprimitives.dll (Windows 10+ has it); tests/windows/bcryptprimitives.c is
-# built next to the test programs as a stand-in. Nothing here is skipped: a tool that cannot be
+# built into the wine prefix's system32 as a stand-in (scripts/platforms.sh, wine_prefix). Nothing here is skipped: a tool that cannot be
 # installed fails the run with a message.
 #
 #   scripts/test_platforms.sh [windows-x64] [linux-arm64]     (default: both)
@@ -89,8 +89,6 @@ windows() {
   fi
   ok "windows-x64: gsms.dll, libgsms.dll.a, libgsms.a, gsms.lib built"
   cp "$dir/gsms.dll" "$w/"
-  check "windows-x64: bcryptprimitives.dll stand-in for wine builds" \
-    "$cc" -shared -O2 -Wall -Werror -o "$w/bcryptprimitives.dll" tests/windows/bcryptprimitives.c -ladvapi32
   # The programs need no DLL but gsms.dll: winpthreads and libgcc are linked in (-static).
   local entry t
   for entry in "${C_TEST_PROGRAMS[@]}"; do
@@ -107,9 +105,9 @@ windows() {
     "x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}.exe' | grep -q 'DLL Name: gsms.dll' &&
      ! x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}_static.exe' | grep -q 'DLL Name: gsms.dll'"
 
-  export WINEPREFIX="$ROOT/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    check "windows-x64: wine prefix created (wineboot)" sh -c "wineboot --init >'$OUT/wineboot.log' 2>&1; test -f '$WINEPREFIX/system.reg'"
+  if ! wine_prefix 2>"$OUT/wine-prefix.log"; then
+    not_ok "windows-x64: wine prefix with the bcryptprimitives.dll stand-in" "$OUT/wine-prefix.log"
+    return
   fi
 
   launch_emulator WINC "${C_TEST_EMULATOR_FLAGS[@]}"
@@ -128,17 +126,9 @@ windows() {
   done
 
   # C#: the same tests as scripts/test_samples.sh runs under mono, on Windows .NET Core.
-  local wheel="$ROOT/target/downloads/dotnetcore2-3.1.23-py3-none-win_amd64.whl" dotnet="$ROOT/target/dotnet-win/dotnetcore2/bin/dotnet.exe"
-  if [ ! -f "$dotnet" ]; then
-    mkdir -p "$ROOT/target/downloads"
-    check "windows-x64: the Windows .NET Core 3.1 runtime (PyPI dotnetcore2 wheel) downloads" \
-      python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: --platform win_amd64 dotnetcore2==3.1.23 -d "$ROOT/target/downloads"
-    rm -rf "$ROOT/target/dotnet-win"
-    mkdir -p "$ROOT/target/dotnet-win"
-    [ -f "$wheel" ] && unzip -q "$wheel" 'dotnetcore2/bin/*' -d "$ROOT/target/dotnet-win"
-  fi
-  if [ ! -f "$dotnet" ]; then
-    not_ok "windows-x64: dotnet.exe unpacked from the dotnetcore2 wheel"
+  local dotnet
+  if ! dotnet=$(need_windows_dotnet 2>"$OUT/dotnet.log"); then
+    not_ok "windows-x64: the Windows .NET Core 3.1 runtime (PyPI dotnetcore2 wheel) is there" "$OUT/dotnet.log"
     return
   fi
   check "windows-x64: C# tests compile with mcs" \
