@@ -2,7 +2,8 @@
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
 # Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
 # programs natively and under valgrind, the public headers compiled on their own, and the C, C++
-# and C# samples against the emulator. Benchmarks are compiled, not run (timings are noisy here).
+# and C# samples against the emulator, the Windows and Linux arm64 libraries under wine and qemu,
+# and the release packages (dist/). Benchmarks are compiled, not run (timings are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -32,6 +33,8 @@ suite "rust tests (unit, integration against the emulator, header drift)" cargo 
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
+suite "platforms (Windows x64 under wine: C-ABI + C#; Linux arm64 under qemu: C-ABI)" bash scripts/test_platforms.sh
+suite "packages (dist/: SDK archives, Unity tarball, NuGet; opened, linked, run)" bash scripts/test_package.sh
 suite "benchmark programs compile (not run: timings are noisy here)" bash scripts/build_benches.sh
 suite "hardening extras (panic boundary, NULL walk + valgrind, soak, miri, fuzz)" bash scripts/test_extra.sh
 
