@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
 # Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
-# programs natively and under valgrind, the public headers compiled on their own, and the C, C++
-# and C# samples against the emulator, the Windows and Linux arm64 libraries under wine and qemu,
-# and the release packages (dist/). Benchmarks are compiled, not run (timings are noisy here).
+# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on
+# their own, the C, C++ and C# samples against the emulator, the Windows and Linux arm64 libraries
+# under wine and qemu, and the release packages (dist/). Benchmarks are compiled, not run (timings
+# are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -31,6 +32,7 @@ suite() {
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
+suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
 suite "platforms (Windows x64 under wine: C-ABI + C#; Linux arm64 under qemu: C-ABI)" bash scripts/test_platforms.sh

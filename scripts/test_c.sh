@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # C-ABI tests: C programs compiled with the system C compiler, linked against libgsms, run against
 # the emulator binary; then the same programs under valgrind (no definite leaks, no invalid access).
+# (scripts/test_sanitizers.sh runs the same programs again with AddressSanitizer.)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -14,26 +15,24 @@ CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude"
 # Every program of C_TEST_PROGRAMS (scripts/lib.sh), against the shared library and, linked
 # without the .so, against the static one.
 for entry in "${C_TEST_PROGRAMS[@]}"; do
-  t=${entry%%:*}
-  gcc $CFLAGS "tests/c/$t.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/$t"
-  gcc $CFLAGS "tests/c/$t.c" target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/${t}_static"
+  c_test_entry "$entry"
+  gcc $CFLAGS "tests/c/$C_TEST.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/$C_TEST"
+  gcc $CFLAGS "tests/c/$C_TEST.c" target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/${C_TEST}_static"
 done
 
-start_emulator "${C_TEST_EMULATOR_FLAGS[@]}"
+c_test_emulators
 
 fail=0
 run() { echo "+ $*"; "$@" || fail=1; }
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry"
+  run "$OUT/$C_TEST" "${C_ARGS[@]}"
+  run "$OUT/${C_TEST}_static" "${C_ARGS[@]}"
+done
+
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --show-leak-kinds=definite"
 for entry in "${C_TEST_PROGRAMS[@]}"; do
-  IFS=: read -r t args vg_args <<<"$entry"
-  # shellcheck disable=SC2086 # ARGS are words
-  run "$OUT/$t" "$EMU_URL" $args
-  # shellcheck disable=SC2086
-  run "$OUT/${t}_static" "$EMU_URL" $args
-done
-for entry in "${C_TEST_PROGRAMS[@]}"; do
-  IFS=: read -r t args vg_args <<<"$entry"
-  # shellcheck disable=SC2086
-  run $VG "$OUT/$t" "$EMU_URL" ${vg_args:-$args}
+  c_test_entry "$entry" valgrind
+  [ "$C_SKIP" = 1 ] || run $VG "$OUT/$C_TEST" "${C_ARGS[@]}"
 done
 exit $fail

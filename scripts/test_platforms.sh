@@ -92,7 +92,8 @@ windows() {
   # The programs need no DLL but gsms.dll: winpthreads and libgcc are linked in (-static).
   local entry t
   for entry in "${C_TEST_PROGRAMS[@]}"; do
-    t=${entry%%:*}
+    c_test_entry "$entry"
+    t=$C_TEST
     check "windows-x64: $t links with libgsms.dll.a (MinGW import library)" \
       "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.dll.a" -static -lws2_32 -o "$w/$t.exe"
     check "windows-x64: $t links with gsms.lib (MSVC import library)" \
@@ -102,26 +103,23 @@ windows() {
       "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.a" -static $(windows_static_libs) -o "$w/${t}_static.exe"
   done
   check "windows-x64: the dynamic test program imports gsms.dll, the static one does not" sh -c \
-    "x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}.exe' | grep -q 'DLL Name: gsms.dll' &&
-     ! x86_64-w64-mingw32-objdump -p '$w/${C_TEST_PROGRAMS[0]%%:*}_static.exe' | grep -q 'DLL Name: gsms.dll'"
+    "x86_64-w64-mingw32-objdump -p '$w/$t.exe' | grep -q 'DLL Name: gsms.dll' &&
+     ! x86_64-w64-mingw32-objdump -p '$w/${t}_static.exe' | grep -q 'DLL Name: gsms.dll'"
 
   if ! wine_prefix 2>"$OUT/wine-prefix.log"; then
     not_ok "windows-x64: wine prefix with the bcryptprimitives.dll stand-in" "$OUT/wine-prefix.log"
     return
   fi
 
-  launch_emulator WINC "${C_TEST_EMULATOR_FLAGS[@]}"
-  if [ -z "$WINC_URL" ]; then
-    not_ok "windows-x64: the emulator starts" "$ROOT/target/WINC.log"
+  if ! c_test_emulators >"$OUT/emulators.log" 2>&1; then
+    not_ok "windows-x64: the emulators start" "$OUT/emulators.log"
     return
   fi
-  local args vg_args
   for entry in "${C_TEST_PROGRAMS[@]}"; do
-    IFS=: read -r t args vg_args <<<"$entry"
+    c_test_entry "$entry"
     for v in "" _implib _static; do
-      [ -f "$w/$t$v.exe" ] || continue
-      # shellcheck disable=SC2086 # ARGS are words
-      run_program "windows-x64 (wine): $t$v.exe" "$w/$t$v.log" wine "$w/$t$v.exe" "$WINC_URL" $args
+      [ -f "$w/$C_TEST$v.exe" ] || continue
+      run_program "windows-x64 (wine): $C_TEST$v.exe" "$w/$C_TEST$v.log" wine "$w/$C_TEST$v.exe" "${C_ARGS[@]}"
     done
   done
 
@@ -169,26 +167,25 @@ linux_arm64() {
     return
   fi
   ok "linux-arm64: libgsms.so, libgsms.a built"
-  local entry t args vg_args
+  local entry t
   for entry in "${C_TEST_PROGRAMS[@]}"; do
-    t=${entry%%:*}
+    c_test_entry "$entry"
+    t=$C_TEST
     check "linux-arm64: $t links with libgsms.so" \
       "$cc" "${CFLAGS[@]}" "tests/c/$t.c" -L"$dir" -Wl,-rpath,"$dir" -lgsms -lpthread -o "$a/$t"
     check "linux-arm64: $t links statically (libgsms.a)" \
       "$cc" "${CFLAGS[@]}" "tests/c/$t.c" "$dir/libgsms.a" -lpthread -ldl -lm -o "$a/${t}_static"
   done
-  check "linux-arm64: the test programs are aarch64 executables" sh -c "file '$a/${C_TEST_PROGRAMS[0]%%:*}' | grep -q 'ARM aarch64'"
-  launch_emulator ARMC "${C_TEST_EMULATOR_FLAGS[@]}"
-  if [ -z "$ARMC_URL" ]; then
-    not_ok "linux-arm64: the emulator starts" "$ROOT/target/ARMC.log"
+  check "linux-arm64: the test programs are aarch64 executables" sh -c "file '$a/$t' | grep -q 'ARM aarch64'"
+  if ! c_test_emulators >"$OUT/emulators.log" 2>&1; then
+    not_ok "linux-arm64: the emulators start" "$OUT/emulators.log"
     return
   fi
   for entry in "${C_TEST_PROGRAMS[@]}"; do
-    IFS=: read -r t args vg_args <<<"$entry"
+    c_test_entry "$entry"
     for v in "" _static; do
-      [ -f "$a/$t$v" ] || continue
-      # shellcheck disable=SC2086
-      run_program "linux-arm64 (qemu): $t$v" "$a/$t$v.log" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$a/$t$v" "$ARMC_URL" $args
+      [ -f "$a/$C_TEST$v" ] || continue
+      run_program "linux-arm64 (qemu): $C_TEST$v" "$a/$C_TEST$v.log" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$a/$C_TEST$v" "${C_ARGS[@]}"
     done
   done
 }

@@ -711,8 +711,8 @@ namespace Gsms
         {
             get
             {
-                IntPtr none;
-                return GsmsNative.gsms_operation_take_result(handle, out none) != (uint)GsmsStatus.Pending;
+                // NULL out_result: no native copy is made, so a game can poll this every frame.
+                return GsmsNative.OperationStatusOnly(handle, IntPtr.Zero) != (uint)GsmsStatus.Pending;
             }
         }
 

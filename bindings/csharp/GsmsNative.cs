@@ -119,6 +119,9 @@ namespace Gsms
         internal static extern void gsms_operation_free(IntPtr op);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_operation_take_result(GsmsOperationHandle op, out IntPtr outResult);
+        /// <summary>gsms_operation_take_result with out_result = NULL: the status only, no copy to free.</summary>
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "gsms_operation_take_result")]
+        internal static extern uint OperationStatusOnly(GsmsOperationHandle op, IntPtr noResult);
 
         // --- request ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

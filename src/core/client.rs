@@ -7,6 +7,7 @@ use super::cancel::CancelToken;
 use super::config::{Config, LogLevel, LogSink, RetryPolicy, TokenProvider};
 use super::error::{InvalidArgument, Status};
 use super::http::{self, TransportKind};
+use super::redact::Secrets;
 use super::request::ClusterRequest;
 use super::result::{error_body_message, parse_answer, ClusterResult, FulfillmentState};
 use super::retry::{backoff, is_retryable_status};
@@ -52,52 +53,79 @@ pub struct Client {
     hooks: Hooks,
 }
 
-/// Gate in front of the user's log sink and token provider: once `close` returns, neither is
-/// called again, even by a worker still finishing a request the client abandoned.
+/// Gate in front of the user's hooks (log sink and token provider): once `close` has returned on
+/// a thread that is not itself inside a hook, no hook runs any more, even on a worker still
+/// finishing a request the client abandoned.
+///
+/// Why it is right:
+/// - `call` records its thread in `inside` and checks `closed` under one lock before the hook runs,
+///   and removes its entry under that lock after. `close` sets `closed` under the same lock. So
+///   every hook call either began before `close` (and is listed in `inside`) or sees `closed` and
+///   never runs.
+/// - `close` then waits until `inside` is empty, and every exit notifies, so it wakes for each.
+///   Exception: a thread that is itself inside a hook of this client (a hook that frees the
+///   client) must not wait: it would wait for itself, or two such threads for each other. It
+///   returns at once; the hooks in progress end on their own.
+/// - The gate lives in the client, and every call that can reach a hook holds a reference to the
+///   client until it returns, so the exit path never touches freed memory.
 #[derive(Default)]
 struct Hooks {
-    /// (closed, calls in progress)
-    state: std::sync::Mutex<(bool, usize)>,
+    state: std::sync::Mutex<HookState>,
     idle: std::sync::Condvar,
 }
 
-thread_local! {
-    /// How many user hooks this thread is inside (a hook may free the client: do not wait for itself).
-    static IN_HOOK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+#[derive(Default)]
+struct HookState {
+    closed: bool,
+    /// One entry per hook call in progress (a thread inside nested hooks appears once per level).
+    inside: Vec<std::thread::ThreadId>,
 }
 
 impl Hooks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HookState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs `f` unless closed; `None` when closed.
     fn call<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let me = std::thread::current().id();
         {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if st.0 {
+            let mut st = self.lock();
+            if st.closed {
                 return None;
             }
-            st.1 += 1;
+            st.inside.push(me);
         }
-        struct Exit<'a>(&'a Hooks);
+        struct Exit<'a>(&'a Hooks, std::thread::ThreadId);
         impl Drop for Exit<'_> {
             fn drop(&mut self) {
-                IN_HOOK.with(|d| d.set(d.get() - 1));
-                let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-                st.1 -= 1;
-                if st.1 == 0 {
-                    self.0.idle.notify_all();
+                let mut st = self.0.lock();
+                if let Some(i) = st.inside.iter().rposition(|t| *t == self.1) {
+                    st.inside.swap_remove(i);
                 }
+                drop(st);
+                self.0.idle.notify_all();
             }
         }
-        IN_HOOK.with(|d| d.set(d.get() + 1));
-        let _exit = Exit(self);
+        let _exit = Exit(self, me);
         Some(f())
     }
 
-    /// Closes the gate and waits for hook calls in progress on other threads to return.
+    /// True when this thread is inside one of these hooks.
+    fn inside_on_this_thread(&self) -> bool {
+        let me = std::thread::current().id();
+        self.lock().inside.contains(&me)
+    }
+
+    /// Closes the gate; waits for hook calls in progress unless this thread is inside one.
     fn close(&self) {
-        let mine = IN_HOOK.with(|d| d.get());
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.0 = true;
-        while st.1 > mine {
+        let me = std::thread::current().id();
+        let mut st = self.lock();
+        st.closed = true;
+        if st.inside.contains(&me) {
+            return;
+        }
+        while !st.inside.is_empty() {
             st = self.idle.wait(st).unwrap_or_else(|e| e.into_inner());
         }
     }
@@ -139,9 +167,17 @@ impl Client {
     }
 
     /// After this returns, the log sink and the token provider are never called again (calls in
-    /// progress on other threads are waited for). Used when the client is freed.
-    pub fn close_hooks(&self) {
+    /// progress on other threads are waited for, unless this thread is inside one). Then every
+    /// request in flight on any thread is interrupted (its socket is shut down) and later ones
+    /// fail at once. Used when the client is freed.
+    pub fn close(&self) {
         self.hooks.close();
+        self.agent.clone().shutdown();
+    }
+
+    /// True when this thread is inside this client's log sink or token provider.
+    pub fn in_hook_on_this_thread(&self) -> bool {
+        self.hooks.inside_on_this_thread()
     }
 
     /// Resolves DNS and opens a pooled connection to the base URL (blocking).
@@ -240,10 +276,12 @@ impl Client {
         }
     }
 
-    fn authorization(&self, force_refresh: bool) -> Result<Option<Arc<str>>, String> {
+    /// The Authorization value for the next attempt. `Err(None)`: the client is being freed (the
+    /// provider may not be called any more); `Err(Some(msg))`: the provider failed.
+    fn authorization(&self, force_refresh: bool) -> Result<Option<Arc<str>>, Option<String>> {
         if let Some(p) = &self.provider {
-            let v = self.hooks.call(|| p.token(force_refresh)).ok_or_else(|| "the client was freed".to_string())??;
-            validate::header_value("authorization from the token provider", &v).map_err(|e| e.0)?;
+            let v = self.hooks.call(|| p.token(force_refresh)).ok_or(None)?.map_err(Some)?;
+            validate::header_value("authorization from the token provider", &v).map_err(|e| Some(e.0))?;
             return Ok(Some(Arc::from(v)));
         }
         Ok(self.token.read().unwrap_or_else(|e| e.into_inner()).clone())
@@ -259,6 +297,10 @@ impl Client {
         opts: &mut CallOptions<'_>,
         result: &mut ClusterResult,
     ) -> Status {
+        if let Err(e) = validate::url_length("the request URL", url) {
+            result.error_message = e.0;
+            return Status::InvalidArgument;
+        }
         let mut tries: u32 = 0; // attempts that count against the retry budget
         let mut refreshed = false;
         let mut force_refresh = false;
@@ -280,7 +322,11 @@ impl Client {
             };
             let auth = match self.authorization(force_refresh) {
                 Ok(a) => a,
-                Err(msg) => {
+                Err(None) => {
+                    result.error_message = "cancelled: the client is being freed".into();
+                    return Status::Cancelled;
+                }
+                Err(Some(msg)) => {
                     result.error_message = format!("token provider failed: {msg}");
                     self.log(LogLevel::Error, || format!("{path}: {}", result.error_message));
                     return Status::AuthProvider;
@@ -289,10 +335,19 @@ impl Client {
             force_refresh = false;
             tries += 1;
             result.attempts += 1;
+            // Server text is cleaned of this attempt's secrets here, once, before anything keeps or logs it.
+            let secrets = Secrets::of_authorization(auth.as_deref());
             let started = Instant::now();
-            let outcome = http::post(&self.agent, url, body, auth.as_deref(), timeout, self.request_timeout);
+            let outcome = http::post(&self.agent, url, body, auth.as_deref(), timeout, self.request_timeout)
+                .map(|r| r.redacted(&secrets))
+                .map_err(|e| e.redacted(&secrets));
             let ms = started.elapsed().as_secs_f64() * 1e3;
             let reply = match outcome {
+                Err(_) if opts.cancel.is_some_and(|c| c.is_cancelled()) => {
+                    // Cancel and shutdown interrupt the socket: that error is the cancel, not the network.
+                    result.error_message = "cancelled".into();
+                    return Status::Cancelled;
+                }
                 Err(e) => {
                     self.log(LogLevel::Debug, || {
                         format!("POST {path} -> {} in {ms:.1} ms (attempt {})", e.message, result.attempts)
@@ -345,21 +400,23 @@ impl Client {
                 return match parse_answer(&reply.body) {
                     Ok(a) => {
                         // Valid UTF-8 was checked by the parser.
-                        result.raw_json = String::from_utf8(reply.body).unwrap_or_default();
+                        result.raw_json = secrets.redact_owned(String::from_utf8(reply.body).unwrap_or_default());
                         result.apply_answer(a);
                         result.error_message.clear();
                         Status::Ok
                     }
                     Err(msg) => {
-                        result.raw_json = lossy_text(&reply.body);
+                        result.raw_json = secrets.redact_owned(lossy_text(&reply.body));
                         result.error_message = format!("HTTP {status}: {msg}");
                         self.log(LogLevel::Error, || format!("POST {path}: {}", result.error_message));
                         Status::Protocol
                     }
                 };
             }
-            result.raw_json = lossy_text(&reply.body);
-            let detail = error_body_message(&reply.body).map(|m| format!(": {m}")).unwrap_or_default();
+            result.raw_json = secrets.redact_owned(lossy_text(&reply.body));
+            let detail = error_body_message(result.raw_json.as_bytes())
+                .map(|m| format!(": {}", secrets.redact(&m)))
+                .unwrap_or_default();
             match status {
                 401 => {
                     if self.provider.is_some() && !refreshed {

@@ -14,6 +14,7 @@ use ureq::unversioned::transport::{Connector, NextTimeout, RustlsConnector};
 use ureq::Agent;
 
 use super::config::Config;
+use super::redact::Secrets;
 use super::result::MAX_BODY_BYTES;
 use super::retry::parse_retry_after;
 use super::transport::TcpConnector;
@@ -37,6 +38,15 @@ pub struct Reply {
     pub body_error: Option<TransportError>,
 }
 
+impl Reply {
+    /// The reply with its header text cleaned of `secrets` (bodies are cleaned where they become text).
+    pub fn redacted(mut self, secrets: &Secrets) -> Reply {
+        self.correlation_id = secrets.redact_owned(self.correlation_id);
+        self.body_error = self.body_error.map(|e| e.redacted(secrets));
+        self
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TransportKind {
     /// No usable response: refused, reset, DNS, TLS, bad HTTP.
@@ -52,6 +62,14 @@ pub struct TransportError {
     pub message: String,
     /// True when the connection failed before any response byte arrived, so resending is safe.
     pub retryable: bool,
+}
+
+impl TransportError {
+    /// The error with its message cleaned of `secrets` (it may quote what the server sent).
+    pub fn redacted(mut self, secrets: &Secrets) -> TransportError {
+        self.message = secrets.redact_owned(self.message);
+        self
+    }
 }
 
 impl fmt::Display for TransportError {

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod redact;
 pub mod request;
 pub mod result;
 pub mod retry;

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::error::Status;
 
@@ -155,8 +156,10 @@ impl<'de> Deserialize<'de> for Wire {
                 };
                 while let Some(key) = m.next_key::<KeyName>()? {
                     match key {
-                        KeyName::Poll => w.poll = m.next_value::<Interval>()?.0,
-                        KeyName::State => w.state = m.next_value::<State>()?.0,
+                        // Read raw, so that a number serde_json cannot hold (1e400) is "unparsable", not
+                        // a broken answer.
+                        KeyName::Poll => w.poll = interval(m.next_value::<&RawValue>()?.get()),
+                        KeyName::State => w.state = state(m.next_value::<&RawValue>()?.get()),
                         KeyName::Host => w.host = m.next_value::<OptString>()?.0,
                         KeyName::Region => w.region = m.next_value::<OptString>()?.0,
                         KeyName::Secure => w.secure = m.next_value::<OptString>()?.0,
@@ -207,104 +210,39 @@ impl<'de> Deserialize<'de> for KeyName {
     }
 }
 
-/// `pollIntervalMilliseconds`: a string or a number; missing, negative or unparsable -> 1000.
-struct Interval(u32);
-impl<'de> Deserialize<'de> for Interval {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Interval;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an interval")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Interval, E> {
-                Ok(Interval(u32::try_from(v).unwrap_or(u32::MAX)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Interval, E> {
-                Ok(if v < 0 { Interval(DEFAULT_POLL_INTERVAL_MS) } else { self.visit_u64(v as u64)? })
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Interval, E> {
-                Ok(if v.is_finite() && v >= 0.0 {
-                    Interval(if v >= u32::MAX as f64 { u32::MAX } else { v as u32 })
-                } else {
-                    Interval(DEFAULT_POLL_INTERVAL_MS)
-                })
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Interval, E> {
-                let t = s.trim();
-                if let Ok(v) = t.parse::<u64>() {
-                    return self.visit_u64(v);
-                }
-                match t.parse::<f64>() {
-                    Ok(v) => self.visit_f64(v),
-                    Err(_) => Ok(Interval(DEFAULT_POLL_INTERVAL_MS)),
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Interval, E> {
-                Ok(Interval(DEFAULT_POLL_INTERVAL_MS))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Interval, E> {
-                Ok(Interval(DEFAULT_POLL_INTERVAL_MS))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Interval, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Interval(DEFAULT_POLL_INTERVAL_MS))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Interval, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Interval(DEFAULT_POLL_INTERVAL_MS))
+/// `pollIntervalMilliseconds` from its raw JSON text: a string or a number; negative,
+/// unparsable or of another type -> 1000; beyond u32 -> u32::MAX (the poll wait is capped anyway).
+fn interval(raw: &str) -> u32 {
+    let raw = raw.trim();
+    let text: std::borrow::Cow<'_, str> = if raw.starts_with('"') {
+        match serde_json::from_str::<String>(raw) {
+            Ok(s) => s.into(),
+            Err(_) => return DEFAULT_POLL_INTERVAL_MS,
+        }
+    } else {
+        raw.into()
+    };
+    let t = text.trim();
+    if let Ok(v) = t.parse::<u64>() {
+        return u32::try_from(v).unwrap_or(u32::MAX);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => {
+            if v >= u32::MAX as f64 {
+                u32::MAX
+            } else {
+                v as u32
             }
         }
-        d.deserialize_any(V)
+        _ => DEFAULT_POLL_INTERVAL_MS,
     }
 }
 
-/// `fulfillmentState`: case-insensitive; anything else (even a non-string) -> Unknown.
-struct State(FulfillmentState);
-impl<'de> Deserialize<'de> for State {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = IgnoredOrStr::deserialize(d)?;
-        Ok(State(v.0.as_deref().map_or(FulfillmentState::Unknown, FulfillmentState::parse)))
-    }
-}
-
-struct IgnoredOrStr(Option<String>);
-impl<'de> Deserialize<'de> for IgnoredOrStr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = IgnoredOrStr;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(Some(s.to_string())))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<IgnoredOrStr, E> {
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<IgnoredOrStr, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(IgnoredOrStr(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<IgnoredOrStr, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(IgnoredOrStr(None))
-            }
-        }
-        d.deserialize_any(V)
+/// `fulfillmentState` from its raw JSON text: a string, case-insensitive; anything else -> Unknown.
+fn state(raw: &str) -> FulfillmentState {
+    match serde_json::from_str::<String>(raw) {
+        Ok(s) => FulfillmentState::parse(&s),
+        Err(_) => FulfillmentState::Unknown,
     }
 }
 
@@ -469,11 +407,26 @@ mod tests {
             ("[1]", 1000),
             ("{}", 1000),
             ("99999999999", u32::MAX),
+            ("1e400", 1000),
+            ("-1e400", 1000),
+            ("\"1e400\"", 1000),
+            ("1e3", 1000),
+            ("2.5e2", 250),
         ] {
             let body = format!(r#"{{"pollIntervalMilliseconds":{v}}}"#);
             assert_eq!(parse_answer(body.as_bytes()).unwrap().poll_interval_ms, want, "{v}");
         }
         assert_eq!(parse_answer(b"{}").unwrap().poll_interval_ms, 1000);
+    }
+
+    #[test]
+    fn numbers_serde_cannot_hold_do_not_break_the_answer() {
+        let a =
+            parse_answer(br#"{"fulfillmentState":1e400,"pollIntervalMilliseconds":1e400,"x":-1e400,"hostName":"h"}"#)
+                .unwrap();
+        assert_eq!(a.fulfillment_state, FulfillmentState::Unknown);
+        assert_eq!(a.poll_interval_ms, DEFAULT_POLL_INTERVAL_MS);
+        assert_eq!(a.host_name, "h");
     }
 
     #[test]

@@ -2,16 +2,33 @@
 
 use super::error::InvalidArgument;
 
-/// A header value we are willing to send: non-empty, no control characters (CR, LF, NUL, DEL,
-/// tab...), so a caller can never inject a header or split a request.
+/// Longest URL (base URL plus path) the library sends.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// A header value we are willing to send: non-empty, visible ASCII or space only. No control
+/// characters (CR, LF, NUL, DEL, tab...), so a caller can never inject a header or split a request;
+/// no byte above 0x7e, which the HTTP stack refuses when it builds the request (so every call would
+/// fail later with a network error). Setters and the transport both use this one function.
 pub fn header_value(what: &str, v: &str) -> Result<(), InvalidArgument> {
     if v.is_empty() {
         return Err(InvalidArgument(format!("{what} must not be empty")));
     }
-    if let Some(pos) = v.bytes().position(|b| b < 0x20 || b == 0x7f) {
+    if let Some(pos) = v.bytes().position(|b| !(0x20..=0x7e).contains(&b)) {
+        let b = v.as_bytes()[pos];
+        let kind = if b < 0x20 || b == 0x7f { "a control character" } else { "a non-ASCII character" };
         return Err(InvalidArgument(format!(
-            "{what} contains a control character (byte 0x{:02x} at offset {pos})",
-            v.as_bytes()[pos]
+            "{what} contains {kind} (byte 0x{b:02x} at offset {pos}); header values must be visible ASCII or space"
+        )));
+    }
+    Ok(())
+}
+
+/// A whole URL we are willing to send: at most [`MAX_URL_BYTES`] bytes.
+pub fn url_length(what: &str, url: &str) -> Result<(), InvalidArgument> {
+    if url.len() > MAX_URL_BYTES {
+        return Err(InvalidArgument(format!(
+            "{what} is {} bytes long; URLs are limited to {MAX_URL_BYTES} bytes",
+            url.len()
         )));
     }
     Ok(())
@@ -20,6 +37,7 @@ pub fn header_value(what: &str, v: &str) -> Result<(), InvalidArgument> {
 /// Normalises and checks a base URL: `http://` or `https://`, a host, an optional port and path
 /// prefix, no user info, query or fragment. Returns it without a trailing slash.
 pub fn base_url(url: &str) -> Result<String, InvalidArgument> {
+    url_length("the base URL", url)?;
     let bad = |why: &str| Err(InvalidArgument(format!("base URL {url:?} is invalid: {why}")));
     if url.bytes().any(|b| b <= 0x20 || b == 0x7f) {
         return bad("it contains a space or a control character");
@@ -72,9 +90,10 @@ mod tests {
     #[test]
     fn header_values_with_control_characters_are_rejected() {
         assert!(header_value("t", "XBL3.0 x=a;b").is_ok());
-        for bad in ["", "a\rb", "a\nb", "a\0b", "a\tb", "a\x7fb"] {
+        for bad in ["", "a\rb", "a\nb", "a\0b", "a\tb", "a\x7fb", "caf\u{e9}", "a\u{85}b", "\u{202e}x"] {
             assert!(header_value("t", bad).is_err(), "{bad:?}");
         }
+        assert!(header_value("t", "a\u{85}b").unwrap_err().0.contains("non-ASCII"));
     }
 
     #[test]
@@ -94,6 +113,7 @@ mod tests {
             "http://h:99999",
             "http://h:",
             "gameserverms.xboxlive.com",
+            format!("http://h/{}", "p".repeat(MAX_URL_BYTES)).as_str(),
         ] {
             assert!(base_url(bad).is_err(), "{bad:?}");
         }

@@ -29,9 +29,22 @@ pub type gsms_cluster_callback =
 pub type gsms_progress_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, queued: *const gsms_cluster_result)>;
 
-/// Borrows the client behind a handle without taking its reference.
-unsafe fn client<'a>(c: *const gsms_client) -> Result<&'a gsms_client, gsms_status> {
-    unsafe { handle(c, "client") }
+/// Takes a reference to the client for the duration of one call: the client's memory then lives
+/// until this call returns, even if another thread (or a hook running inside this call) frees the
+/// caller's handle meanwhile. Every function that receives a client starts with this.
+///
+/// # Safety
+/// `c` is NULL or a live handle from `gsms_client_new` (made by `Arc::into_raw`) whose free has
+/// not completed before this call began.
+unsafe fn client(c: *const gsms_client) -> Result<Arc<gsms_client>, gsms_status> {
+    if c.is_null() {
+        return Err(invalid("client must not be NULL"));
+    }
+    // SAFETY: per the contract above, the handle is an Arc with at least the caller's reference.
+    unsafe {
+        Arc::increment_strong_count(c);
+        Ok(Arc::from_raw(c))
+    }
 }
 
 /// Creates a client from `cfg` (which may be freed afterwards). Its worker threads start with its
@@ -91,7 +104,7 @@ pub unsafe extern "C" fn gsms_client_set_auth_token(
     authorization: *const c_char,
 ) -> gsms_status {
     guard(|| {
-        let c = match unsafe { client_(client) } {
+        let c = match unsafe { self::client(client) } {
             Ok(c) => c,
             Err(s) => return s,
         };
@@ -113,10 +126,6 @@ pub unsafe extern "C" fn gsms_client_set_auth_token(
     })
 }
 
-unsafe fn client_<'a>(c: *mut gsms_client) -> Result<&'a gsms_client, gsms_status> {
-    unsafe { client(c) }
-}
-
 /// Runs queued completions and progress callbacks on this thread (GSMS_CALLBACKS_ON_DISPATCH).
 /// `max_callbacks` 0 = all that are queued now. Returns how many callbacks ran. Returns 0 at once
 /// for NULL, in ON_WORKER mode, while another thread dispatches, or from inside a callback.
@@ -124,15 +133,13 @@ unsafe fn client_<'a>(c: *mut gsms_client) -> Result<&'a gsms_client, gsms_statu
 pub unsafe extern "C" fn gsms_client_dispatch(client: *mut gsms_client, max_callbacks: u32) -> u32 {
     guard(|| {
         if client.is_null() {
-            return 0;
+            return 0; // without touching the last error: this function does not return a status
         }
-        // Keep the client alive while its callbacks run: one of them may free it.
-        // SAFETY: a live handle from gsms_client_new.
-        let c = unsafe {
-            Arc::increment_strong_count(client as *const gsms_client);
-            Arc::from_raw(client as *const gsms_client)
-        };
-        c.rt.dispatch(max_callbacks)
+        // The reference keeps the client alive while its callbacks run: one of them may free it.
+        match unsafe { self::client(client) } {
+            Ok(c) => c.rt.dispatch(max_callbacks),
+            Err(_) => 0,
+        }
     })
 }
 
@@ -141,7 +148,7 @@ pub unsafe extern "C" fn gsms_client_dispatch(client: *mut gsms_client, max_call
 #[no_mangle]
 pub unsafe extern "C" fn gsms_client_warmup(client: *mut gsms_client) -> gsms_status {
     guard(|| {
-        let c = match unsafe { client_(client) } {
+        let c = match unsafe { self::client(client) } {
             Ok(c) => c,
             Err(s) => return s,
         };
@@ -160,11 +167,11 @@ fn deadline(ms: u32) -> Option<Instant> {
 }
 
 /// Common checks of the call functions; returns the client and a copy of the request.
-unsafe fn call_args<'a>(
+unsafe fn call_args(
     client: *mut gsms_client,
     req: *const gsms_cluster_request,
-) -> Result<(&'a gsms_client, crate::core::ClusterRequest), gsms_status> {
-    let c = unsafe { client_(client) }?;
+) -> Result<(Arc<gsms_client>, crate::core::ClusterRequest), gsms_status> {
+    let c = unsafe { self::client(client) }?;
     let r = unsafe { handle(req, "req") }?;
     r.inner.validate().map_err(|e| invalid(e.0))?;
     if c.rt.is_shutting_down() {

@@ -249,6 +249,7 @@ impl Client {
             r.status = Status::Shutdown;
             r.error_message = "the client was freed during the call".into();
         }
+        finish_deferred_free(&self.shared);
         r
     }
 
@@ -310,6 +311,7 @@ impl Client {
             .spawn(move || {
                 s.core.warmup();
                 s.warming.store(false, Ordering::Release);
+                finish_deferred_free(&s);
             })
             .map(|_| ())
             .map_err(|_| {
@@ -337,7 +339,8 @@ impl Client {
             run_event(s, ev);
             ran += 1;
             if s.free_requested.load(Ordering::Acquire) {
-                shutdown_locked(s);
+                // The callback freed the client: what is left runs now, and counts.
+                ran = ran.saturating_add(u32::try_from(shutdown_locked(s)).unwrap_or(u32::MAX));
                 break;
             }
         }
@@ -347,11 +350,12 @@ impl Client {
     }
 
     /// Frees the client's machinery: see `gsms_client_free`. Returns true when done. Called
-    /// from inside one of this client's callbacks, it only marks the client and returns false;
-    /// the callback's runner finishes the job once the callback returns (see `defer_drop`).
+    /// from inside one of this client's callbacks or hooks (log sink, token provider), it only
+    /// marks the client and returns false, waiting for nothing; whoever runs that callback or hook
+    /// finishes the job once it has returned (`finish_deferred_free`, see `defer_drop`).
     pub fn shutdown(&self) -> bool {
         let s = &self.shared;
-        if IN_CALLBACK.with(|c| c.get()) == Arc::as_ptr(s) {
+        if inside_own_callback(s) {
             mark_shutting_down(s);
             s.free_requested.store(true, Ordering::Release);
             return false;
@@ -406,12 +410,29 @@ fn shutdown_result() -> ClusterResult {
     ClusterResult { status: Status::Shutdown, error_message: "the client is being freed".into(), ..Default::default() }
 }
 
+/// True when this thread is running one of `s`'s completion or progress callbacks, or is inside
+/// its log sink or token provider.
+fn inside_own_callback(s: &Arc<Shared>) -> bool {
+    IN_CALLBACK.with(|c| c.get()) == Arc::as_ptr(s) || s.core.in_hook_on_this_thread()
+}
+
+/// After a free deferred from inside a callback or hook on this thread's call: once that call is
+/// over (and this thread is no longer inside any of the client's callbacks), finish the shutdown
+/// here: run the outstanding completions, stop the callback thread, release the handle.
+fn finish_deferred_free(s: &Arc<Shared>) {
+    if !s.free_requested.load(Ordering::Acquire) || s.shutdown_done.load(Ordering::Acquire) || inside_own_callback(s) {
+        return;
+    }
+    {
+        let _g = lock(&s.deliver);
+        shutdown_locked(s);
+    }
+    release_deferred(s);
+}
+
 /// Stops new work and completes every unfinished operation with `Shutdown` (queued, not run).
 fn mark_shutting_down(s: &Arc<Shared>) {
     s.shutting_down.store(true, Ordering::Release);
-    // Workers still finishing abandoned requests must not reach the user's log sink or token
-    // provider once free has returned.
-    s.core.close_hooks();
     let ops: Vec<Arc<OpInner>> = {
         let mut live = lock(&s.live);
         live.1 = true;
@@ -429,23 +450,30 @@ fn mark_shutting_down(s: &Arc<Shared>) {
         j.delayed.clear();
     }
     s.jobs_cv.notify_all();
+    // Last, once every call has been told to stop (so an interrupted request reads as cancelled,
+    // not as a network error to retry): no user hook runs after this, requests in flight are
+    // interrupted.
+    s.core.close();
 }
 
 /// With the deliver lock held (or on the thread that holds it): runs every queued event, then
-/// stops the callback thread.
-fn shutdown_locked(s: &Arc<Shared>) {
+/// stops the callback thread. Returns how many callbacks ran.
+fn shutdown_locked(s: &Arc<Shared>) -> usize {
     if s.shutdown_done.swap(true, Ordering::AcqRel) {
-        return;
+        return 0;
     }
     mark_shutting_down(s);
+    let mut ran = 0;
     loop {
         let Some(ev) = lock(&s.events).queue.pop_front() else { break };
         run_event(s, ev);
+        ran += 1;
     }
     let mut ev = lock(&s.events);
     ev.stop = true;
     drop(ev);
     s.events_cv.notify_all();
+    ran
 }
 
 /// Completes `op` once. Returns false when it was already complete (the outcome is discarded).
@@ -579,6 +607,8 @@ fn worker_loop(s: Arc<Shared>) {
                 );
             }
         }
+        // A hook of this job (token provider, log sink) may have freed the client.
+        finish_deferred_free(&s);
     }
     let mut n = lock(&s.live_workers);
     *n -= 1;

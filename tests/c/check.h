@@ -10,14 +10,16 @@
 
 #include "portable.h" /* sockets on POSIX and Windows */
 
+/* Counted atomically: checks may run on library threads (inside callbacks). */
 static int g_passed, g_failed;
+#define CHECK_COUNT_(c) __atomic_add_fetch(&(c), 1, __ATOMIC_RELAXED)
 
 #define CHECK(cond)                                                                 \
   do {                                                                              \
     if (cond) {                                                                     \
-      g_passed++;                                                                   \
+      CHECK_COUNT_(g_passed);                                                       \
     } else {                                                                        \
-      g_failed++;                                                                   \
+      CHECK_COUNT_(g_failed);                                                       \
       fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
               gsms_last_error_message());                                           \
     }                                                                               \
@@ -27,9 +29,9 @@ static int g_passed, g_failed;
   do {                                                                                        \
     gsms_status got_ = (expr);                                                                \
     if (got_ == (want)) {                                                                     \
-      g_passed++;                                                                             \
+      CHECK_COUNT_(g_passed);                                                                 \
     } else {                                                                                  \
-      g_failed++;                                                                             \
+      CHECK_COUNT_(g_failed);                                                                 \
       fprintf(stderr, "FAIL %s:%d: %s = %s, want %s (last error: %s)\n", __FILE__, __LINE__, \
               #expr, gsms_status_name(got_), gsms_status_name(want), gsms_last_error_message()); \
     }                                                                                         \

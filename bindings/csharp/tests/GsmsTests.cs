@@ -124,6 +124,40 @@ static class GsmsTests
         }
     }
 
+    static long ResidentBytes()
+    {
+        using (var p = Process.GetCurrentProcess())
+        {
+            p.Refresh();
+            return p.WorkingSet64;
+        }
+    }
+
+    // A game polls IsCompleted every frame: 200,000 polls (about an hour at 60 fps) must not grow
+    // memory. (Each poll used to copy the native result and never free it: +150 MB.)
+    static void IsCompletedPolledEveryFrameKeepsMemoryFlat()
+    {
+        using (var client = NewClient())
+        using (var op = client.StartAllocateCluster(Session(1011, "poll-memory"), 10000))
+        {
+            var sw = Stopwatch.StartNew();
+            while (!op.IsCompleted)
+            {
+                if (sw.ElapsedMilliseconds > 10000) throw new TimeoutException("still pending");
+                Thread.Sleep(10);
+            }
+            for (int i = 0; i < 20000; i++) Check(op.IsCompleted, "completed");  // warm up
+            long before = ResidentBytes();
+            for (int i = 0; i < 200000; i++)
+            {
+                if (!op.IsCompleted) throw new Exception("IsCompleted went back to false");
+            }
+            long grown = ResidentBytes() - before;
+            Console.WriteLine("# IsCompleted x 200000: resident memory {0:+0.0;-0.0} MiB", grown / 1048576.0);
+            Check(grown < 8L * 1048576, "resident memory grew by " + grown + " bytes over 200000 polls");
+        }
+    }
+
     static void TakeResultAfterCancel()
     {
         using (var client = NewClient())
@@ -289,6 +323,7 @@ static class GsmsTests
             new KeyValuePair<string, Action>("http_error_carries_status_and_correlation_id", HttpErrorCarriesStatusAndCorrelationId),
             new KeyValuePair<string, Action>("take_result_without_callbacks", TakeResultWithoutCallbacks),
             new KeyValuePair<string, Action>("take_result_after_cancel", TakeResultAfterCancel),
+            new KeyValuePair<string, Action>("is_completed_polled_every_frame_keeps_memory_flat", IsCompletedPolledEveryFrameKeepsMemoryFlat),
             new KeyValuePair<string, Action>("allocate_async_progress_on_dispatch_thread", AllocateAsyncProgressOnDispatchThread),
             new KeyValuePair<string, Action>("cancellation_token_cancels_the_task", CancellationTokenCancelsTheTask),
             new KeyValuePair<string, Action>("worker_mode_completes_without_dispatch", WorkerModeCompletesWithoutDispatch),

@@ -1,0 +1,94 @@
+//! Keeps secrets out of everything the library stores or logs.
+//!
+//! A server may echo the request's Authorization value back (in an error body, a header, even a
+//! 2xx body). Every piece of text that comes from the server passes through [`Secrets::redact`]
+//! once, where the reply enters the client, before it is kept on a result, put in a message or
+//! logged; nothing downstream needs to think about it.
+
+use std::borrow::Cow;
+
+/// What replaces a secret in server text.
+pub const REDACTED: &str = "<redacted>";
+/// Parts shorter than this are not redacted: real tokens are hundreds of bytes, and replacing every
+/// occurrence of a short string (say a one-letter test token) would garble the message for nothing.
+pub const MIN_SECRET_BYTES: usize = 6;
+
+/// The secret parts of one Authorization value: the whole value, what follows the scheme
+/// (`x=<hash>;<token>`) and the token after the first `;`.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    parts: Vec<String>,
+}
+
+impl Secrets {
+    pub fn none() -> Secrets {
+        Secrets::default()
+    }
+
+    pub fn of_authorization(value: Option<&str>) -> Secrets {
+        let mut s = Secrets::default();
+        if let Some(v) = value {
+            s.add(v);
+            if let Some((_, rest)) = v.split_once(' ') {
+                s.add(rest.trim());
+                if let Some(x) = rest.trim().strip_prefix("x=") {
+                    s.add(x);
+                }
+            }
+            if let Some((_, token)) = v.split_once(';') {
+                s.add(token.trim());
+            }
+        }
+        s
+    }
+
+    /// Adds another secret (e.g. a request signature).
+    pub fn add(&mut self, part: &str) {
+        if part.len() >= MIN_SECRET_BYTES && !self.parts.iter().any(|p| p == part) {
+            self.parts.push(part.to_string());
+            // Longest first, so a part inside a longer one does not leave the rest behind.
+            self.parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        }
+    }
+
+    /// `text` with every secret part replaced by [`REDACTED`].
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for p in &self.parts {
+            if out.contains(p.as_str()) {
+                out = Cow::Owned(out.replace(p.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+
+    /// As [`Secrets::redact`], into an owned string.
+    pub fn redact_owned(&self, text: String) -> String {
+        match self.redact(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(o) => o,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_of_the_authorization_value_is_redacted() {
+        let s = Secrets::of_authorization(Some("XBL3.0 x=userhash;secret-token-123"));
+        assert_eq!(s.redact("echo: XBL3.0 x=userhash;secret-token-123 !"), "echo: <redacted> !");
+        assert_eq!(s.redact("x=userhash;secret-token-123"), "<redacted>");
+        assert_eq!(s.redact("token secret-token-123 twice secret-token-123"), "token <redacted> twice <redacted>");
+        assert_eq!(s.redact("nothing here"), "nothing here");
+        assert!(matches!(s.redact("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn short_parts_are_left_alone() {
+        let s = Secrets::of_authorization(Some("XBL3.0 x=u;t"));
+        assert_eq!(s.redact("a t u XBL3.0 x=u;t"), "a t u <redacted>");
+        assert_eq!(Secrets::none().redact("XBL3.0 x=u;t"), "XBL3.0 x=u;t");
+    }
+}
