@@ -57,9 +57,9 @@ c_test_entry() {
   fi
   C_ARGS=()
   for a in $args; do
-    a=${a//@EMU@/$EMU_URL}
-    a=${a//@LC@/$LC_URL}
-    C_ARGS+=("${a//@SLOW@/$SLOW_URL}")
+    a=${a//@EMU@/${EMU_URL:-}}
+    a=${a//@LC@/${LC_URL:-}}
+    C_ARGS+=("${a//@SLOW@/${SLOW_URL:-}}")
   done
 }
 
