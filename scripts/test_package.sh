@@ -26,23 +26,7 @@ DIST="$ROOT/dist"
 OUT="$ROOT/target/package-test"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-passed=0
-failed=0
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
-  return 0
-}
-check() {
-  local name=$1 log="$OUT/check.log"
-  shift
-  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
-}
+. scripts/checks.sh
 finish() {
   echo "package: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]

@@ -26,24 +26,7 @@ WANT=("$@")
 [ ${#WANT[@]} -gt 0 ] || WANT=(windows-x64 linux-arm64)
 OUT="$ROOT/target/platforms"
 mkdir -p "$OUT"
-passed=0
-failed=0
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
-  return 0
-}
-# check NAME COMMAND...: runs the command (output to a log shown on failure).
-check() {
-  local name=$1 log="$OUT/check.log"
-  shift
-  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
-}
+. scripts/checks.sh
 # run_program NAME LOG COMMAND...: a test program; passes when it exits 0 and its last line says
 # "N passed, 0 failed" (that line is shown).
 run_program() {
@@ -73,21 +56,30 @@ fi
 
 CFLAGS=(-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude)
 
+# prepare PLATFORM WORKDIR WHAT NEED-ARGS...: installs what running PLATFORM's tests needs (need
+# CMD PACKAGE ...), builds its shipped libraries, empties WORKDIR; false (not ok) when it cannot.
+prepare() {
+  local p=$1 work=$2 what=$3
+  shift 3
+  echo "# $p"
+  if ! need "$@"; then
+    not_ok "$p: the tools to build and run it are installed"
+    return 1
+  fi
+  rm -rf "$work"
+  mkdir -p "$work"
+  if ! build_platform "$p" >"$OUT/build-$p.log" 2>&1; then
+    not_ok "$p: $what builds (shipping command)" "$OUT/build-$p.log"
+    return 1
+  fi
+  ok "$p: $what built"
+}
+
 windows() {
   local dir cc=x86_64-w64-mingw32-gcc-posix w="$OUT/windows-x64"
-  echo "# windows-x64 (wine)"
-  if ! need wine wine /usr/lib/wine/wine64 wine64 x86_64-w64-mingw32-gcc-posix gcc-mingw-w64-x86-64-posix unzip unzip; then
-    not_ok "windows-x64: wine and mingw-w64 are installed"
-    return
-  fi
+  prepare windows-x64 "$w" "gsms.dll, libgsms.dll.a, libgsms.a, gsms.lib" wine wine /usr/lib/wine/wine64 wine64 \
+    x86_64-w64-mingw32-gcc-posix gcc-mingw-w64-x86-64-posix unzip unzip || return
   dir=$(plat_libdir windows-x64)
-  rm -rf "$w"
-  mkdir -p "$w"
-  if ! build_platform windows-x64 >"$OUT/build-windows.log" 2>&1; then
-    not_ok "windows-x64: gsms.dll builds (shipping command)" "$OUT/build-windows.log"
-    return
-  fi
-  ok "windows-x64: gsms.dll, libgsms.dll.a, libgsms.a, gsms.lib built"
   cp "$dir/gsms.dll" "$w/"
   # The programs need no DLL but gsms.dll: winpthreads and libgcc are linked in (-static).
   local entry t
@@ -153,20 +145,9 @@ windows() {
 
 linux_arm64() {
   local dir cc=aarch64-linux-gnu-gcc a="$OUT/linux-arm64"
-  echo "# linux-arm64 (qemu)"
-  if ! need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/include/stdio.h libc6-dev-arm64-cross \
-    qemu-aarch64-static qemu-user-static; then
-    not_ok "linux-arm64: the aarch64 cross gcc and qemu-user are installed"
-    return
-  fi
+  prepare linux-arm64 "$a" "libgsms.so, libgsms.a" aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu \
+    /usr/aarch64-linux-gnu/include/stdio.h libc6-dev-arm64-cross qemu-aarch64-static qemu-user-static || return
   dir=$(plat_libdir linux-arm64)
-  rm -rf "$a"
-  mkdir -p "$a"
-  if ! build_platform linux-arm64 >"$OUT/build-arm64.log" 2>&1; then
-    not_ok "linux-arm64: libgsms.so builds (shipping command)" "$OUT/build-arm64.log"
-    return
-  fi
-  ok "linux-arm64: libgsms.so, libgsms.a built"
   local entry t
   for entry in "${C_TEST_PROGRAMS[@]}"; do
     c_test_entry "$entry"

@@ -26,25 +26,7 @@ need gcc gcc g++ g++ make make cmake cmake pkg-config pkg-config perl perl mcs m
 OUT="$ROOT/target/samples"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-passed=0
-failed=0
-
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
-  return 0
-}
-# check NAME COMMAND...: runs the command (output to a log shown on failure).
-check() {
-  local name=$1 log="$OUT/check.log"
-  shift
-  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
-}
+. scripts/checks.sh
 # expect NAME FILE EXTENDED-REGEX: the file has a line matching.
 expect() {
   if grep -Eq -- "$3" "$2"; then ok "$1"; else not_ok "$1 (no line matching /$3/)" "$2"; fi
