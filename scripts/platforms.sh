@@ -9,7 +9,7 @@
 #                                           gsms.lib, an MSVC import library made by llvm-dlltool
 #   macos-arm64  aarch64-apple-darwin       libgsms.dylib, libgsms.a  cargo-zigbuild (no Apple SDK)
 # The Linux libraries are linked by zig against glibc 2.17's symbols, so they load on any
-# distribution since 2014 (Debian's gcc would make them need the build machine's glibc 2.34).
+# distribution with glibc 2.17 or later (Debian's gcc would make them need this machine's 2.34).
 # Missing tools are installed (Debian packages, rustup targets, ziglang and cargo-zigbuild from
 # PyPI); when one cannot be had, the build fails and says what is missing.
 
