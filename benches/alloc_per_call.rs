@@ -18,9 +18,8 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use gsms::ffi::client::*;
+use gsms::ffi::clusters::*;
 use gsms::ffi::config::*;
-use gsms::ffi::request::*;
-use gsms::ffi::result::*;
 use gsms::ffi::{gsms_fulfillment_state, gsms_status};
 
 struct Counting;

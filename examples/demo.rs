@@ -9,8 +9,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gsms::core::{CallbackMode, ClusterRequest, Config, FulfillmentState, LogLevel, Status};
-use gsms::runtime::{Client, Kind};
+use gsms::core::{
+    AllocateCluster, CallbackMode, ClusterRequest, Config, CreateCluster, FulfillmentState, LogLevel, Status,
+};
+use gsms::runtime::Client;
 
 fn main() {
     let external = std::env::var("GSMS_BASE_URL").ok();
@@ -46,7 +48,7 @@ fn main() {
         // Another match holds the only server for a moment, so ours is queued.
         let mut other = ClusterRequest::new(title);
         other.set_session_id(&session.replace("demo-match", "other-match")).expect("session");
-        let r = client.call_blocking(Kind::Create, &other, None);
+        let r = client.call_blocking(CreateCluster::new(&other), None);
         println!("another match took the only server ({:?}); ours will wait in the queue", r.fulfillment_state);
     }
 
@@ -58,8 +60,7 @@ fn main() {
     let started = Instant::now();
     client
         .start(
-            Kind::Allocate,
-            req,
+            AllocateCluster::new(&req),
             Some(Instant::now() + Duration::from_secs(30)),
             Some(Box::new(move |r| {
                 println!(

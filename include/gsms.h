@@ -35,7 +35,7 @@
 /**
  * Minor version of the C ABI (bumps on any addition).
  */
-#define GSMS_ABI_MINOR 0
+#define GSMS_ABI_MINOR 1
 
 /**
  * The outcome of a call. Values are stable and append-only.
@@ -112,28 +112,6 @@ typedef uint32_t gsms_status;
 #endif // __cplusplus
 
 /**
- * Log verbosity. Pass as `uint32_t` to `gsms_config_set_log_callback`.
- */
-enum gsms_log_level
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  GSMS_LOG_ERROR = 1,
-  GSMS_LOG_WARN = 2,
-  GSMS_LOG_INFO = 3,
-  GSMS_LOG_DEBUG = 4,
-  GSMS_LOG_TRACE = 5,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum gsms_log_level gsms_log_level;
-#else
-typedef uint32_t gsms_log_level;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * Where an allocation stands. Values are stable and append-only.
  */
 enum gsms_fulfillment_state
@@ -167,6 +145,28 @@ typedef uint32_t gsms_fulfillment_state;
 #endif // __cplusplus
 
 /**
+ * Log verbosity. Pass as `uint32_t` to `gsms_config_set_log_callback`.
+ */
+enum gsms_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  GSMS_LOG_ERROR = 1,
+  GSMS_LOG_WARN = 2,
+  GSMS_LOG_INFO = 3,
+  GSMS_LOG_DEBUG = 4,
+  GSMS_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gsms_log_level gsms_log_level;
+#else
+typedef uint32_t gsms_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Where completion callbacks run. Pass as `uint32_t` to `gsms_config_set_callback_mode`.
  */
 enum gsms_callback_mode
@@ -194,6 +194,12 @@ typedef uint32_t gsms_callback_mode;
 #endif // __cplusplus
 
 /**
+ * The exchange details of a call, shared by every result type. Borrowed from its result
+ * (`gsms_<x>_result_info`): valid until that result is freed; immutable; any thread.
+ */
+typedef struct gsms_call_info gsms_call_info;
+
+/**
  * A connection to the service: a connection pool, worker threads and a completion queue.
  * Create with `gsms_client_new`; free with `gsms_client_free`.
  */
@@ -205,7 +211,8 @@ typedef struct gsms_client gsms_client;
 typedef struct gsms_cluster_request gsms_cluster_request;
 
 /**
- * What a call learnt: fulfillment state, where to connect, and transport details.
+ * What a call learnt: fulfillment state, where to connect, and the exchange details
+ * (`gsms_cluster_result_info`). Immutable; may be read from any thread.
  */
 typedef struct gsms_cluster_result gsms_cluster_result;
 
@@ -216,11 +223,13 @@ typedef struct gsms_config gsms_config;
 
 /**
  * An asynchronous call in flight (or finished). Freeing the handle does not cancel the call.
+ * Take its result with the `gsms_operation_take_<x>_result` of its result type.
  */
 typedef struct gsms_operation gsms_operation;
 
 /**
- * Where a token provider writes the Authorization value. Valid only during the provider call.
+ * What a token provider is asked for, and where it writes its answer. Valid only during the
+ * provider call.
  */
 typedef struct gsms_token_sink gsms_token_sink;
 
@@ -241,9 +250,10 @@ typedef void (*gsms_progress_callback)(void *user_data, const struct gsms_cluste
 /**
  * Token provider. Called before each HTTP attempt that needs a token, on the thread doing the
  * request (a worker thread for async calls). `force_refresh` is 1 after a 401 (else 0): return a
- * fresh token. Write the whole Authorization header value with `gsms_token_sink_set` and return
- * `GSMS_OK`; any other return fails the call with `GSMS_ERR_AUTH_PROVIDER`. A provider replaces
- * a static token.
+ * fresh token. `gsms_token_sink_method` and `gsms_token_sink_url` say what the token is for.
+ * Write the whole Authorization header value with `gsms_token_sink_set` (and optionally a request
+ * signature with `gsms_token_sink_set_signature`) and return `GSMS_OK`; any other return fails the
+ * call with `GSMS_ERR_AUTH_PROVIDER`. A provider replaces a static token.
  */
 typedef gsms_status (*gsms_token_provider_fn)(void *user_data,
                                            uint32_t force_refresh,
@@ -262,11 +272,21 @@ extern "C" {
 /**
  * Why the last gsms function returning a `gsms_status` on this thread did not return GSMS_OK.
  * Every function that returns a `gsms_status` sets it: `""` on GSMS_OK, the reason otherwise
- * (for gsms_operation_take_result and gsms_cluster_result_status: the result's error message).
+ * (for gsms_operation_take_*_result and gsms_*_result_status: the result's error message).
  * Functions returning anything else leave it unchanged. Never NULL.
  * Borrowed; valid until the next gsms call on this thread (copy it before calling another).
  */
 const char *gsms_last_error_message(void);
+
+/**
+ * The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
+ */
+uint32_t gsms_abi_version(void);
+
+/**
+ * The library's version, e.g. "0.1.0". Static; do not free.
+ */
+const char *gsms_version_string(void);
 
 /**
  * Creates a client from `cfg` (which may be freed afterwards). Its worker threads start with its
@@ -279,30 +299,69 @@ gsms_status gsms_client_new(const struct gsms_config *cfg, struct gsms_client **
  * Frees a client. Before it returns, every accepted operation has had exactly one completion
  * callback, on this thread: finished ones with their real outcome, unfinished ones with
  * GSMS_ERR_SHUTDOWN; no callback runs afterwards. Returns within 250 ms even with requests stuck
- * on a dead server (time inside callbacks not counted; it waits for a running callback).
- * Called from inside one of this client's callbacks, it returns at once and the client is
- * released when that callback returns. NULL is a no-op.
+ * on a dead server (their sockets are shut down; time inside callbacks not counted: it waits for
+ * a running callback). A blocking call running on another thread ends promptly with
+ * GSMS_ERR_SHUTDOWN (or its real outcome); the client's memory lives until it has returned.
+ * Called from inside one of this client's callbacks (completion, progress, log callback, token
+ * provider; any thread), it returns at once, and the client is released (its outstanding
+ * completions delivered, on that thread) when that callback's call has returned. NULL is a no-op.
  */
 void gsms_client_free(struct gsms_client *client);
 
 /**
  * Replaces the Authorization value for later requests (thread-safe). A token provider, when
- * configured, still takes precedence.
+ * configured, still takes precedence. Visible ASCII or space only.
  */
 gsms_status gsms_client_set_auth_token(struct gsms_client *client, const char *authorization);
 
 /**
  * Runs queued completions and progress callbacks on this thread (GSMS_CALLBACKS_ON_DISPATCH).
- * `max_callbacks` 0 = all that are queued now. Returns how many callbacks ran. Returns 0 at once
- * for NULL, in ON_WORKER mode, while another thread dispatches, or from inside a callback.
+ * `max_callbacks` 0 = all that are queued now. Returns how many callbacks ran (including those
+ * run because one of them freed the client). Returns 0 at once for NULL, in ON_WORKER mode,
+ * while another thread dispatches, or from inside a callback.
  */
 uint32_t gsms_client_dispatch(struct gsms_client *client, uint32_t max_callbacks);
 
 /**
  * Returns at once; in the background resolves DNS and opens a pooled (TLS) connection to the
- * base URL with a `HEAD /`, so the first real call skips the handshake.
+ * base URL with a `HEAD /`, so the first real call skips the handshake. Also starts the worker
+ * threads. One warmup at a time (calling it every frame is harmless).
  */
 gsms_status gsms_client_warmup(struct gsms_client *client);
+
+/**
+ * Creates a request for `title_id`. Caller owns; free with gsms_cluster_request_free.
+ * NULL only on out-of-memory.
+ */
+struct gsms_cluster_request *gsms_cluster_request_new(uint32_t title_id);
+
+/**
+ * Frees a request. NULL is a no-op. Operations started from it keep their own copy.
+ */
+void gsms_cluster_request_free(struct gsms_cluster_request *req);
+
+/**
+ * The MPSD session path, e.g. "/serviceconfigs/<scid>/sessionTemplates/<t>/sessions/<name>".
+ * Required; non-empty; no control characters.
+ */
+gsms_status gsms_cluster_request_set_session_id(struct gsms_cluster_request *req,
+                                                const char *session_id);
+
+/**
+ * Builds the session id "/serviceconfigs/<scid>/sessionTemplates/<template_name>/sessions/<session_name>".
+ * Each part non-empty, without '/' or control characters.
+ */
+gsms_status gsms_cluster_request_set_session(struct gsms_cluster_request *req,
+                                             const char *scid,
+                                             const char *template_name,
+                                             const char *session_name);
+
+/**
+ * 1: ask the service not to queue this session when no server is free (the answer is then
+ * Aborted); 0 (default): queue it. Any other value is invalid.
+ */
+gsms_status gsms_cluster_request_set_abort_if_queued(struct gsms_cluster_request *req,
+                                                     uint32_t abort_if_queued);
 
 /**
  * One POST (with retries per the policy), on this thread: never call it on a frame thread.
@@ -353,150 +412,26 @@ gsms_status gsms_client_allocate_cluster_async(struct gsms_client *client,
                                                struct gsms_operation **out_op);
 
 /**
- * Creates a configuration with the defaults: base URL "https://gameserverms.xboxlive.com",
- * timeouts 5000/30000 ms, retries 4/500/10000 ms, callbacks on dispatch, 2 worker threads.
- * Caller owns; free with gsms_config_free. NULL only on out-of-memory.
- */
-struct gsms_config *gsms_config_new(void);
-
-/**
- * Frees a configuration. NULL is a no-op. Clients made from it are not affected.
- */
-void gsms_config_free(struct gsms_config *cfg);
-
-/**
- * Sets the service's base URL (default "https://gameserverms.xboxlive.com"). `http://` is allowed
- * (the emulator). No query, fragment or user info; a trailing slash is ignored.
- */
-gsms_status gsms_config_set_base_url(struct gsms_config *cfg, const char *url);
-
-/**
- * Appends the application's own token to the library's "gsms/<version>" User-Agent.
- */
-gsms_status gsms_config_set_user_agent(struct gsms_config *cfg, const char *ua);
-
-/**
- * Connect timeout and per-request timeout in milliseconds (defaults 5000 / 30000; 0 is invalid).
- * The request timeout bounds one whole HTTP exchange, even a response that drips byte by byte.
- */
-gsms_status gsms_config_set_timeouts(struct gsms_config *cfg,
-                                     uint32_t connect_ms,
-                                     uint32_t request_ms);
-
-/**
- * Retry policy for 408/429/500/502/503/504 and connections that failed before any response:
- * `max_attempts` in total (1..=100; 1 = no retry), exponential backoff from `base_delay_ms`
- * capped at `max_delay_ms`, with jitter. Defaults 4 / 500 / 10000.
- */
-gsms_status gsms_config_set_retry_policy(struct gsms_config *cfg,
-                                         uint32_t max_attempts,
-                                         uint32_t base_delay_ms,
-                                         uint32_t max_delay_ms);
-
-/**
- * The whole Authorization header value, e.g. "XBL3.0 x=<hash>;<token>". No control characters.
- */
-gsms_status gsms_config_set_auth_token(struct gsms_config *cfg, const char *authorization);
-
-/**
- * Builds and sets "XBL3.0 x=<user_hash>;<token>".
- */
-gsms_status gsms_config_set_xbl_token(struct gsms_config *cfg,
-                                      const char *user_hash,
-                                      const char *token);
-
-/**
- * Sets a token provider (NULL `fn` removes it). It replaces a static token.
- */
-gsms_status gsms_config_set_token_provider(struct gsms_config *cfg,
-                                           gsms_token_provider_fn fn_,
-                                           void *user_data);
-
-/**
- * Writes the Authorization value from inside a token provider. The value is copied; no control
- * characters allowed.
- */
-gsms_status gsms_token_sink_set(struct gsms_token_sink *sink, const char *authorization);
-
-/**
- * Sets the log callback (NULL `fn` removes it) and the most verbose level delivered
- * (`min_level`, a gsms_log_level 1..=5).
- */
-gsms_status gsms_config_set_log_callback(struct gsms_config *cfg,
-                                         gsms_log_fn fn_,
-                                         void *user_data,
-                                         uint32_t min_level);
-
-/**
- * Where completion callbacks run: a gsms_callback_mode (0 or 1). Default GSMS_CALLBACKS_ON_DISPATCH.
- */
-gsms_status gsms_config_set_callback_mode(struct gsms_config *cfg,
-                                          uint32_t mode);
-
-/**
- * Worker threads per client for async calls (1..=64; default 2). Operations beyond them queue.
- */
-gsms_status gsms_config_set_worker_threads(struct gsms_config *cfg, uint32_t n);
-
-/**
- * Extra trusted root certificates for HTTPS (a PEM file, read now), added to the built-in
- * Mozilla roots. Fails with GSMS_ERR_INVALID_ARGUMENT when unreadable or holding no certificate.
- */
-gsms_status gsms_config_set_ca_bundle_path(struct gsms_config *cfg, const char *pem_path);
-
-/**
- * Cancels the operation: its completion arrives with GSMS_ERR_CANCELLED within 100 ms, even if
- * its request is stuck, on a library thread (ON_WORKER) or at the next dispatch (ON_DISPATCH),
- * never inside this call. A no-op (GSMS_OK) once the operation has completed.
- */
-gsms_status gsms_operation_cancel(struct gsms_operation *op);
-
-/**
- * Releases the handle only; does not cancel. NULL is a no-op.
- */
-void gsms_operation_free(struct gsms_operation *op);
-
-/**
- * Polling instead of callbacks: GSMS_PENDING while the operation runs; once done, its final
- * status and, if `out_result` is non-NULL, a new result (caller owns; free with
- * gsms_cluster_result_free). May be called again: same status, new copy.
+ * Polling instead of callbacks (IL2CPP-proof by construction) for cluster results (clusters and
+ * inline clusters): GSMS_PENDING while the operation runs; once done, its final status and, if
+ * `out_result` is non-NULL, a new result (caller owns; free with gsms_cluster_result_free). May
+ * be called again: same status, new copy. An operation of another result type:
+ * GSMS_ERR_INVALID_ARGUMENT.
  */
 gsms_status gsms_operation_take_result(struct gsms_operation *op,
                                        struct gsms_cluster_result **out_result);
 
 /**
- * Creates a request for `title_id`. Caller owns; free with gsms_cluster_request_free.
- * NULL only on out-of-memory.
+ * The same as gsms_operation_take_result, named after its result type like the other calls'.
  */
-struct gsms_cluster_request *gsms_cluster_request_new(uint32_t title_id);
+gsms_status gsms_operation_take_cluster_result(struct gsms_operation *op,
+                                               struct gsms_cluster_result **out_result);
 
 /**
- * Frees a request. NULL is a no-op. Operations started from it keep their own copy.
+ * The exchange details (status, HTTP status, attempts, correlation id, Retry-After, message, raw
+ * body). Borrowed; valid until the result is freed. NULL for NULL.
  */
-void gsms_cluster_request_free(struct gsms_cluster_request *req);
-
-/**
- * The MPSD session path, e.g. "/serviceconfigs/<scid>/sessionTemplates/<t>/sessions/<name>".
- * Required; non-empty; no control characters.
- */
-gsms_status gsms_cluster_request_set_session_id(struct gsms_cluster_request *req,
-                                                const char *session_id);
-
-/**
- * Builds the session id "/serviceconfigs/<scid>/sessionTemplates/<template_name>/sessions/<session_name>".
- * Each part non-empty, without '/' or control characters.
- */
-gsms_status gsms_cluster_request_set_session(struct gsms_cluster_request *req,
-                                             const char *scid,
-                                             const char *template_name,
-                                             const char *session_name);
-
-/**
- * 1: ask the service not to queue this session when no server is free (the answer is then
- * Aborted); 0 (default): queue it. Any other value is invalid.
- */
-gsms_status gsms_cluster_request_set_abort_if_queued(struct gsms_cluster_request *req,
-                                                     uint32_t abort_if_queued);
+const struct gsms_call_info *gsms_cluster_result_info(const struct gsms_cluster_result *r);
 
 /**
  * The call's status (GSMS_OK, or why it failed). NULL -> GSMS_ERR_INVALID_ARGUMENT.
@@ -532,24 +467,6 @@ const char *gsms_cluster_result_region(const struct gsms_cluster_result *r);
 const char *gsms_cluster_result_secure_context(const struct gsms_cluster_result *r);
 
 /**
- * X-XblCorrelationId of the last response: quote it to support.
- * Borrowed; valid until the result is freed. "" when absent (or for NULL).
- */
-const char *gsms_cluster_result_correlation_id(const struct gsms_cluster_result *r);
-
-/**
- * Human-readable reason for a failure; "" on success.
- * Borrowed; valid until the result is freed. "" when absent (or for NULL).
- */
-const char *gsms_cluster_result_error_message(const struct gsms_cluster_result *r);
-
-/**
- * The last response body as received (non-UTF-8 bytes of error bodies replaced).
- * Borrowed; valid until the result is freed. "" when absent (or for NULL).
- */
-const char *gsms_cluster_result_raw_json(const struct gsms_cluster_result *r);
-
-/**
  * How many port mappings the answer holds (0 for NULL).
  */
 size_t gsms_cluster_result_port_count(const struct gsms_cluster_result *r);
@@ -566,19 +483,38 @@ gsms_status gsms_cluster_result_port(const struct gsms_cluster_result *r,
                                      uint32_t *external_port);
 
 /**
- * The last HTTP status seen; 0 if none (or NULL).
+ * The last HTTP status seen; 0 if none (or NULL). Also in gsms_cluster_result_info.
  */
 uint16_t gsms_cluster_result_http_status(const struct gsms_cluster_result *r);
 
 /**
- * HTTP requests made, retries and polls included (0 for NULL).
+ * HTTP requests made, retries and polls included (0 for NULL). Also in gsms_cluster_result_info.
  */
 uint32_t gsms_cluster_result_attempts(const struct gsms_cluster_result *r);
 
 /**
- * The last Retry-After seen, in ms; 0 if none (or NULL).
+ * X-XblCorrelationId of the last response: quote it to support. Also in gsms_cluster_result_info.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_correlation_id(const struct gsms_cluster_result *r);
+
+/**
+ * The last Retry-After seen, in ms; 0 if none (or NULL). Also in gsms_cluster_result_info.
  */
 uint32_t gsms_cluster_result_retry_after_ms(const struct gsms_cluster_result *r);
+
+/**
+ * Human-readable reason for a failure; "" on success. Also in gsms_cluster_result_info.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_error_message(const struct gsms_cluster_result *r);
+
+/**
+ * The last response body as received (secrets redacted; non-UTF-8 bytes of error bodies
+ * replaced). Also in gsms_cluster_result_info.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_cluster_result_raw_json(const struct gsms_cluster_result *r);
 
 /**
  * A copy that outlives the original (e.g. to keep a callback's borrowed result).
@@ -592,20 +528,219 @@ struct gsms_cluster_result *gsms_cluster_result_clone(const struct gsms_cluster_
 void gsms_cluster_result_free(struct gsms_cluster_result *r);
 
 /**
- * The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
+ * Creates a configuration with the defaults: base URL "https://gameserverms.xboxlive.com",
+ * discovery URL "https://gameserverds.xboxlive.com" (see gsms_config_set_discovery_base_url),
+ * timeouts 5000/30000 ms, retries 4/500/10000 ms, callbacks on dispatch, 2 worker threads.
+ * Caller owns; free with gsms_config_free. NULL only on out-of-memory.
  */
-uint32_t gsms_abi_version(void);
+struct gsms_config *gsms_config_new(void);
 
 /**
- * The library's version, e.g. "0.1.0". Static; do not free.
+ * Frees a configuration. NULL is a no-op. Clients made from it are not affected.
  */
-const char *gsms_version_string(void);
+void gsms_config_free(struct gsms_config *cfg);
+
+/**
+ * Sets the service's base URL (default "https://gameserverms.xboxlive.com"). `http://` is allowed
+ * (the emulator). No query, fragment or user info; a trailing slash is ignored; at most 2048 bytes.
+ */
+gsms_status gsms_config_set_base_url(struct gsms_config *cfg, const char *url);
+
+/**
+ * Sets the discovery host's URL (variants, QoS servers; default
+ * "https://gameserverds.xboxlive.com"), checked as the base URL. Until it is set, the discovery
+ * URL follows the base URL whenever the base URL was changed from its default (one emulator URL
+ * then serves every call); once set, it is used as is.
+ */
+gsms_status gsms_config_set_discovery_base_url(struct gsms_config *cfg, const char *url);
+
+/**
+ * Appends the application's own token to the library's "gsms/<version>" User-Agent.
+ * Visible ASCII or space only.
+ */
+gsms_status gsms_config_set_user_agent(struct gsms_config *cfg, const char *ua);
+
+/**
+ * Connect timeout and per-request timeout in milliseconds (defaults 5000 / 30000; 0 is invalid).
+ * The request timeout bounds one whole HTTP exchange, even a response that drips byte by byte.
+ */
+gsms_status gsms_config_set_timeouts(struct gsms_config *cfg,
+                                     uint32_t connect_ms,
+                                     uint32_t request_ms);
+
+/**
+ * The connect timeout alone, in milliseconds (default 5000; 0 is invalid); the request timeout
+ * keeps its value.
+ */
+gsms_status gsms_config_set_connect_timeout(struct gsms_config *cfg, uint32_t connect_ms);
+
+/**
+ * The per-request timeout alone, in milliseconds (default 30000; 0 is invalid); the connect
+ * timeout keeps its value.
+ */
+gsms_status gsms_config_set_request_timeout(struct gsms_config *cfg, uint32_t request_ms);
+
+/**
+ * Retry policy for 408/429/500/502/503/504 and connections that failed before any response:
+ * `max_attempts` in total (1..=100; 1 = no retry), exponential backoff from `base_delay_ms`
+ * capped at `max_delay_ms`, with jitter. Defaults 4 / 500 / 10000.
+ */
+gsms_status gsms_config_set_retry_policy(struct gsms_config *cfg,
+                                         uint32_t max_attempts,
+                                         uint32_t base_delay_ms,
+                                         uint32_t max_delay_ms);
+
+/**
+ * The retry policy's number of attempts alone (1..=100; default 4); the delays keep their values.
+ */
+gsms_status gsms_config_set_max_attempts(struct gsms_config *cfg, uint32_t max_attempts);
+
+/**
+ * The retry policy's delays alone (defaults 500 / 10000 ms; base at most max); the number of
+ * attempts keeps its value.
+ */
+gsms_status gsms_config_set_retry_delays(struct gsms_config *cfg,
+                                         uint32_t base_delay_ms,
+                                         uint32_t max_delay_ms);
+
+/**
+ * The whole Authorization header value, e.g. "XBL3.0 x=<hash>;<token>". Visible ASCII or space.
+ */
+gsms_status gsms_config_set_auth_token(struct gsms_config *cfg, const char *authorization);
+
+/**
+ * Builds and sets "XBL3.0 x=<user_hash>;<token>". Both visible ASCII; the hash without ';'.
+ */
+gsms_status gsms_config_set_xbl_token(struct gsms_config *cfg,
+                                      const char *user_hash,
+                                      const char *token);
+
+/**
+ * Sets a token provider (NULL `fn` removes it). It replaces a static token.
+ */
+gsms_status gsms_config_set_token_provider(struct gsms_config *cfg,
+                                           gsms_token_provider_fn fn_,
+                                           void *user_data);
+
+/**
+ * Writes the Authorization value from inside a token provider. The value is copied; visible
+ * ASCII or space only.
+ */
+gsms_status gsms_token_sink_set(struct gsms_token_sink *sink, const char *authorization);
+
+/**
+ * Adds a request signature from inside a token provider, sent as the `Signature` header (as
+ * platform token APIs that sign each request need). Copied; visible ASCII or space; never logged.
+ */
+gsms_status gsms_token_sink_set_signature(struct gsms_token_sink *sink, const char *signature);
+
+/**
+ * The HTTP method of the request the token is for ("GET", "POST").
+ * Valid only during the provider call. "" for NULL.
+ */
+const char *gsms_token_sink_method(const struct gsms_token_sink *sink);
+
+/**
+ * The whole URL of the request the token is for. Valid only during the provider call. "" for NULL.
+ */
+const char *gsms_token_sink_url(const struct gsms_token_sink *sink);
+
+/**
+ * Sets the log callback (NULL `fn` removes it) and the most verbose level delivered
+ * (`min_level`, a gsms_log_level 1..=5).
+ */
+gsms_status gsms_config_set_log_callback(struct gsms_config *cfg,
+                                         gsms_log_fn fn_,
+                                         void *user_data,
+                                         uint32_t min_level);
+
+/**
+ * Where completion callbacks run: a gsms_callback_mode (0 or 1). Default GSMS_CALLBACKS_ON_DISPATCH.
+ */
+gsms_status gsms_config_set_callback_mode(struct gsms_config *cfg,
+                                          uint32_t mode);
+
+/**
+ * Worker threads per client for async calls (1..=64; default 2). Operations beyond them queue.
+ */
+gsms_status gsms_config_set_worker_threads(struct gsms_config *cfg, uint32_t n);
+
+/**
+ * Extra trusted root certificates for HTTPS (a PEM file, read now), added to the built-in
+ * Mozilla roots. Fails with GSMS_ERR_INVALID_ARGUMENT when unreadable or holding no certificate.
+ */
+gsms_status gsms_config_set_ca_bundle_path(struct gsms_config *cfg, const char *pem_path);
 
 /**
  * The name of a status, e.g. "GSMS_ERR_TIMEOUT"; "GSMS_UNKNOWN_STATUS" for other values.
  * Static; do not free.
  */
 const char *gsms_status_name(uint32_t status);
+
+/**
+ * The name of a fulfillment state, e.g. "GSMS_FULFILLMENT_QUEUED"; "GSMS_FULFILLMENT_UNKNOWN"
+ * for other values. Static; do not free.
+ */
+const char *gsms_fulfillment_state_name(uint32_t state);
+
+/**
+ * The call's status (GSMS_OK, or why it failed), also recorded as the thread's last error
+ * message. NULL -> GSMS_ERR_INVALID_ARGUMENT.
+ */
+gsms_status gsms_call_info_status(const struct gsms_call_info *i);
+
+/**
+ * The last HTTP status seen; 0 if none (or NULL).
+ */
+uint16_t gsms_call_info_http_status(const struct gsms_call_info *i);
+
+/**
+ * HTTP requests made, retries and polls included (0 for NULL).
+ */
+uint32_t gsms_call_info_attempts(const struct gsms_call_info *i);
+
+/**
+ * The last Retry-After seen, in ms; 0 if none (or NULL).
+ */
+uint32_t gsms_call_info_retry_after_ms(const struct gsms_call_info *i);
+
+/**
+ * X-XblCorrelationId of the last response: quote it to support.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_call_info_correlation_id(const struct gsms_call_info *i);
+
+/**
+ * Human-readable reason for a failure; "" on success. Never holds a token.
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_call_info_error_message(const struct gsms_call_info *i);
+
+/**
+ * The last response body as received (secrets redacted; non-UTF-8 bytes of error bodies replaced).
+ * Borrowed; valid until the result is freed. "" when absent (or for NULL).
+ */
+const char *gsms_call_info_raw_json(const struct gsms_call_info *i);
+
+/**
+ * The whole outcome in one line, for logs and exceptions: status name, message, HTTP status,
+ * attempts, Retry-After, correlation id. The C++ and C# bindings use it for their error text.
+ * Borrowed; valid until the result is freed. "" for NULL.
+ */
+const char *gsms_call_info_describe(const struct gsms_call_info *i);
+
+/**
+ * Cancels the operation: its completion arrives with GSMS_ERR_CANCELLED within 100 ms, even if
+ * its request is stuck, on a library thread (ON_WORKER) or at the next dispatch (ON_DISPATCH),
+ * never inside this call; `gsms_operation_take_*_result` reports GSMS_ERR_CANCELLED at once.
+ * A no-op (GSMS_OK) once the operation has completed.
+ */
+gsms_status gsms_operation_cancel(struct gsms_operation *op);
+
+/**
+ * Releases the handle only; does not cancel. NULL is a no-op.
+ */
+void gsms_operation_free(struct gsms_operation *op);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -10,11 +10,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use gsms::runtime::{Client as RtClient, DoneFn, Kind, ProgressFn};
+use gsms::runtime::{Client as RtClient, DoneFn, ProgressFn};
 
 type Log = Arc<Mutex<Vec<(Status, Option<FulfillmentState>, String)>>>;
 
-fn done_into(log: &Log) -> DoneFn {
+fn done_into(log: &Log) -> DoneFn<ClusterResult> {
     let log = Arc::clone(log);
     Box::new(move |s, r| {
         let name = thread::current().name().unwrap_or("").to_string();
@@ -45,7 +45,7 @@ fn on_dispatch_completions_run_only_inside_dispatch_on_its_thread() {
     let emu = emulator(|_| {});
     let c = rt(&emu, CallbackMode::OnDispatch, |_| {});
     let log: Log = Default::default();
-    let op = c.start(Kind::Create, request("d"), None, None, Some(done_into(&log))).unwrap();
+    let op = c.start(CreateCluster::new(&request("d")), None, None, Some(done_into(&log))).unwrap();
     assert!(wait_until(Duration::from_secs(3), || op.take_result().is_some()));
     thread::sleep(Duration::from_millis(20));
     assert!(log.lock().unwrap().is_empty(), "nothing runs before dispatch");
@@ -64,7 +64,7 @@ fn on_worker_completions_run_on_a_library_thread() {
     let emu = emulator(|_| {});
     let c = rt(&emu, CallbackMode::OnWorker, |_| {});
     let log: Log = Default::default();
-    c.start(Kind::Create, request("w"), None, None, Some(done_into(&log))).unwrap();
+    c.start(CreateCluster::new(&request("w")), None, None, Some(done_into(&log))).unwrap();
     assert!(wait_until(Duration::from_secs(3), || log.lock().unwrap().len() == 1));
     assert_eq!(log.lock().unwrap()[0].2, "gsms-callbacks");
     assert_eq!(c.dispatch(0), 0, "dispatch has nothing to do in worker mode");
@@ -78,12 +78,12 @@ fn progress_then_completion_in_order() {
     create(&blocking, &request("holder"));
     let events = Arc::new(Mutex::new(Vec::<String>::new()));
     let e1 = Arc::clone(&events);
-    let progress: ProgressFn =
+    let progress: ProgressFn<ClusterResult> =
         Box::new(move |r| e1.lock().unwrap().push(format!("progress {:?}", r.fulfillment_state)));
     let e2 = Arc::clone(&events);
-    let done: DoneFn =
+    let done: DoneFn<ClusterResult> =
         Box::new(move |s, r| e2.lock().unwrap().push(format!("done {s:?} {:?}", r.map(|r| r.fulfillment_state))));
-    c.start(Kind::Allocate, request("waiter"), None, Some(progress), Some(done)).unwrap();
+    c.start(AllocateCluster::new(&request("waiter")), None, Some(progress), Some(done)).unwrap();
     let emu2 = Arc::clone(&emu);
     let releaser = thread::spawn(move || {
         thread::sleep(Duration::from_millis(350));
@@ -108,7 +108,7 @@ fn cancel_delivers_within_100ms_even_when_stuck_and_is_a_no_op_after() {
     emu.add_fault(FaultRule::latency(5000));
     let c = rt(&emu, CallbackMode::OnWorker, |cfg| cfg.set_timeouts(1000, 10_000).unwrap());
     let log: Log = Default::default();
-    let op = c.start(Kind::Create, request("stuck"), None, None, Some(done_into(&log))).unwrap();
+    let op = c.start(CreateCluster::new(&request("stuck")), None, None, Some(done_into(&log))).unwrap();
     assert!(wait_until(Duration::from_secs(2), || emu.request_count() == 1), "request in flight");
     let t = Instant::now();
     op.cancel();
@@ -130,8 +130,8 @@ fn cancel_before_start_and_in_dispatch_mode() {
     emu.add_fault(FaultRule::latency(3000));
     let c = rt(&emu, CallbackMode::OnDispatch, |cfg| cfg.set_worker_threads(1).unwrap());
     let log: Log = Default::default();
-    let _busy = c.start(Kind::Create, request("busy"), None, None, Some(done_into(&log))).unwrap();
-    let queued = c.start(Kind::Create, request("queued"), None, None, Some(done_into(&log))).unwrap();
+    let _busy = c.start(CreateCluster::new(&request("busy")), None, None, Some(done_into(&log))).unwrap();
+    let queued = c.start(CreateCluster::new(&request("queued")), None, None, Some(done_into(&log))).unwrap();
     queued.cancel();
     assert!(log.lock().unwrap().is_empty(), "never inside cancel");
     assert_eq!(c.dispatch(0), 1);
@@ -145,7 +145,7 @@ fn cancel_before_start_and_in_dispatch_mode() {
 fn poll_api_without_callbacks() {
     let emu = emulator(|_| {});
     let c = rt(&emu, CallbackMode::OnDispatch, |_| {});
-    let op = c.start(Kind::Allocate, request("poll"), None, None, None).unwrap();
+    let op = c.start(AllocateCluster::new(&request("poll")), None, None, None).unwrap();
     let mut pending = 0;
     let (status, result) = loop {
         match op.take_result() {
@@ -171,7 +171,7 @@ fn shutdown_with_stuck_and_queued_operations_completes_each_once_within_250ms() 
         let c = rt(&emu, mode, |cfg| cfg.set_timeouts(1000, 10_000).unwrap());
         let log: Log = Default::default();
         for i in 0..6 {
-            c.start(Kind::Allocate, request(&format!("s{i}")), None, None, Some(done_into(&log))).unwrap();
+            c.start(AllocateCluster::new(&request(&format!("s{i}"))), None, None, Some(done_into(&log))).unwrap();
         }
         thread::sleep(Duration::from_millis(100));
         let me = thread::current().name().unwrap_or("").to_string();
@@ -185,10 +185,10 @@ fn shutdown_with_stuck_and_queued_operations_completes_each_once_within_250ms() 
         assert_eq!(l.len(), 6, "{mode:?}");
         assert!(l.iter().all(|(s, _, th)| *s == Status::Shutdown && *th == me), "{mode:?}: {l:?}");
         assert_eq!(
-            c.start(Kind::Create, request("late"), None, None, Some(done_into(&log))).err(),
+            c.start(CreateCluster::new(&request("late")), None, None, Some(done_into(&log))).err(),
             Some(Status::Shutdown)
         );
-        assert_eq!(c.call_blocking(Kind::Create, &request("late"), None).status, Status::Shutdown);
+        assert_eq!(c.call_blocking(CreateCluster::new(&request("late")), None).status, Status::Shutdown);
     }
 }
 
@@ -197,7 +197,7 @@ fn finished_but_undispatched_operations_keep_their_real_outcome_at_shutdown() {
     let emu = emulator(|_| {});
     let c = rt(&emu, CallbackMode::OnDispatch, |_| {});
     let log: Log = Default::default();
-    let op = c.start(Kind::Create, request("f"), None, None, Some(done_into(&log))).unwrap();
+    let op = c.start(CreateCluster::new(&request("f")), None, None, Some(done_into(&log))).unwrap();
     assert!(wait_until(Duration::from_secs(3), || op.take_result().is_some()));
     c.shutdown();
     assert_eq!(log.lock().unwrap()[0].0, Status::Ok);
@@ -211,13 +211,12 @@ fn callbacks_may_reenter_the_library() {
     let (c2, d2) = (Arc::clone(&c), Arc::clone(&inner_done));
     let nested_dispatch = Arc::new(AtomicU32::new(99));
     let nd = Arc::clone(&nested_dispatch);
-    let done: DoneFn = Box::new(move |_, _| {
+    let done: DoneFn<ClusterResult> = Box::new(move |_, _| {
         nd.store(c2.dispatch(0), Ordering::SeqCst);
         let d3 = Arc::clone(&d2);
         let op = c2
             .start(
-                Kind::Create,
-                request("inner"),
+                CreateCluster::new(&request("inner")),
                 None,
                 None,
                 Some(Box::new(move |s, _| {
@@ -228,7 +227,7 @@ fn callbacks_may_reenter_the_library() {
             .unwrap();
         let _ = op.take_result();
     });
-    c.start(Kind::Create, request("outer"), None, None, Some(done)).unwrap();
+    c.start(CreateCluster::new(&request("outer")), None, None, Some(done)).unwrap();
     let end = Instant::now() + Duration::from_secs(5);
     while inner_done.load(Ordering::SeqCst) == 0 && Instant::now() < end {
         c.dispatch(0);
@@ -246,15 +245,15 @@ fn shutdown_from_inside_a_callback_is_deferred_not_deadlocked() {
         let c = Arc::new(rt(&emu, mode, |cfg| cfg.set_timeouts(1000, 10_000).unwrap()));
         let log: Log = Default::default();
         // One slow operation that will be completed by the deferred shutdown.
-        c.start(Kind::Create, request("slow"), None, None, Some(done_into(&log))).unwrap();
+        c.start(CreateCluster::new(&request("slow")), None, None, Some(done_into(&log))).unwrap();
         thread::sleep(Duration::from_millis(50));
         let c2 = Arc::clone(&c);
         let log2 = Arc::clone(&log);
-        let done: DoneFn = Box::new(move |s, _| {
+        let done: DoneFn<ClusterResult> = Box::new(move |s, _| {
             log2.lock().unwrap().push((s, None, "freer".into()));
             c2.shutdown(); // returns at once
         });
-        c.start(Kind::Create, request("fast"), None, None, Some(done)).unwrap();
+        c.start(CreateCluster::new(&request("fast")), None, None, Some(done)).unwrap();
         let end = Instant::now() + Duration::from_secs(5);
         while log.lock().unwrap().len() < 2 && Instant::now() < end {
             c.dispatch(0);
@@ -294,10 +293,10 @@ fn stress_thousands_of_operations_complete_exactly_once() {
                 seed ^= seed << 17;
                 let key = ((t as u64) << 32) | i as u64;
                 let counts2 = Arc::clone(&counts);
-                let done: DoneFn = Box::new(move |_, _| {
+                let done: DoneFn<ClusterResult> = Box::new(move |_, _| {
                     *counts2.lock().unwrap().entry(key).or_insert(0) += 1;
                 });
-                let op = c.start(Kind::Create, request(&format!("st{t}-{i}")), None, None, Some(done)).unwrap();
+                let op = c.start(CreateCluster::new(&request(&format!("st{t}-{i}"))), None, None, Some(done)).unwrap();
                 started.fetch_add(1, Ordering::SeqCst);
                 if seed % 5 == 0 {
                     op.cancel();
@@ -351,7 +350,7 @@ fn no_log_or_token_provider_call_after_shutdown_returns() {
     });
     // A 503 first, so the abandoned worker would log a retry and ask for a token again later.
     emu.add_fault(FaultRule::http_status(503).with_retry_after("0").with_times(3));
-    c.start(Kind::Create, request("late-hooks"), None, None, None).unwrap();
+    c.start(CreateCluster::new(&request("late-hooks")), None, None, None).unwrap();
     thread::sleep(Duration::from_millis(200));
     c.shutdown();
     let (l0, p0) = (logs.load(Ordering::SeqCst), provided.load(Ordering::SeqCst));
@@ -372,7 +371,7 @@ fn warmup_opens_a_pooled_connection_and_does_not_pile_up() {
     let warmups = emu.request_count();
     assert!((1..=3).contains(&warmups), "warmup HEADs sent: {warmups}");
     let conns = emu.connections_accepted();
-    let r = c.call_blocking(Kind::Create, &request("after-warmup"), None);
+    let r = c.call_blocking(CreateCluster::new(&request("after-warmup")), None);
     assert_eq!(r.status, Status::Ok);
     assert_eq!(emu.connections_accepted(), conns, "the call reused the warmed connection");
 }

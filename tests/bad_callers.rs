@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use gsms::ffi::client::*;
+use gsms::ffi::clusters::*;
 use gsms::ffi::config::*;
+use gsms::ffi::enums::*;
 use gsms::ffi::operation::*;
-use gsms::ffi::request::*;
-use gsms::ffi::result::*;
-use gsms::ffi::status::*;
+use gsms::ffi::{gsms_abi_version, GSMS_ABI_MAJOR};
 use gsms::ffi::{gsms_fulfillment_state, gsms_last_error_message, gsms_status};
 
 use gsms_status::*;

@@ -69,8 +69,7 @@ fn allocate_follows_queued_until_fulfilled_and_reports_progress() {
     });
     let mut progress = Vec::new();
     let mut on_progress = |r: &ClusterResult| progress.push(r.fulfillment_state);
-    let mut opts = CallOptions { on_progress: Some(&mut on_progress), ..Default::default() };
-    let r = client.allocate_cluster(&request("waiter"), &mut opts);
+    let r = client.allocate_cluster_with_progress(&request("waiter"), &CallOptions::default(), &mut on_progress);
     releaser.join().unwrap();
     assert_eq!(r.status, Status::Ok, "{}", r.error_message);
     assert_eq!(r.fulfillment_state, FulfillmentState::Fulfilled);
@@ -86,7 +85,7 @@ fn abort_if_queued_answers_aborted_as_success() {
     create(&client, &request("holder"));
     let mut req = request("impatient");
     req.abort_if_queued = true;
-    let r = client.allocate_cluster(&req, &mut CallOptions::default());
+    let r = client.allocate_cluster(&req, &CallOptions::default());
     assert_eq!(r.status, Status::Ok);
     assert_eq!(r.fulfillment_state, FulfillmentState::Aborted);
     assert_eq!(r.attempts, 1);
@@ -98,8 +97,8 @@ fn allocate_deadline_while_queued_is_a_timeout_with_the_last_answer() {
     let client = Client::new(&config(&emu)).unwrap();
     create(&client, &request("holder"));
     let t = Instant::now();
-    let mut opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(450)), ..Default::default() };
-    let r = client.allocate_cluster(&request("late"), &mut opts);
+    let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(450)), ..Default::default() };
+    let r = client.allocate_cluster(&request("late"), &opts);
     assert_eq!(r.status, Status::Timeout);
     assert_eq!(r.fulfillment_state, FulfillmentState::Queued);
     assert!(ms(t.elapsed()) < 1500, "{:?}", t.elapsed());
@@ -281,8 +280,8 @@ fn retry_after_past_the_deadline_ends_at_once() {
     cfg.set_retry_policy(4, 10, 10_000).unwrap();
     let client = Client::new(&cfg).unwrap();
     let t = Instant::now();
-    let mut opts = CallOptions { deadline: Some(Instant::now() + Duration::from_secs(1)), ..Default::default() };
-    let r = client.allocate_cluster(&request("d"), &mut opts);
+    let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_secs(1)), ..Default::default() };
+    let r = client.allocate_cluster(&request("d"), &opts);
     assert_eq!(r.status, Status::RetriesExhausted);
     assert!(t.elapsed() < Duration::from_millis(900));
 }

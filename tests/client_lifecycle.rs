@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use gsms::runtime::{Client as RtClient, Kind};
+use gsms::runtime::Client as RtClient;
 
 fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
@@ -33,7 +33,7 @@ fn creating_and_freeing_clients_leaves_no_threads_behind() {
         cfg.callback_mode = if i % 2 == 0 { CallbackMode::OnWorker } else { CallbackMode::OnDispatch };
         cfg.set_worker_threads(3).unwrap();
         let c = RtClient::new(&cfg).unwrap();
-        let op = c.start(Kind::Create, request(&format!("loop{i}")), None, None, None).unwrap();
+        let op = c.start(CreateCluster::new(&request(&format!("loop{i}"))), None, None, None).unwrap();
         wait_until(Duration::from_secs(2), || op.take_result().is_some());
         c.shutdown();
     }

@@ -230,8 +230,8 @@ fn a_dripping_answer_respects_the_call_deadline_too() {
     });
     let client = Client::new(&raw_config(&srv.url())).unwrap();
     let t = Instant::now();
-    let mut opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(700)), ..Default::default() };
-    let r = client.allocate_cluster(&request("deadline"), &mut opts);
+    let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(700)), ..Default::default() };
+    let r = client.allocate_cluster(&request("deadline"), &opts);
     let took = t.elapsed();
     assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
     assert!(took < Duration::from_millis(2000), "the 700 ms deadline bounds the 3 s request timeout: {took:?}");
@@ -451,9 +451,8 @@ fn a_zero_poll_interval_does_not_spin() {
         let srv = queued_forever(interval);
         let client = Client::new(&raw_config(&srv.url())).unwrap();
         let t = Instant::now();
-        let mut opts =
-            CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), ..Default::default() };
-        let r = client.allocate_cluster(&request("spin"), &mut opts);
+        let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), ..Default::default() };
+        let r = client.allocate_cluster(&request("spin"), &opts);
         let took = t.elapsed();
         assert_eq!(r.status, Status::Timeout, "{interval}: {}", r.error_message);
         assert_eq!(r.fulfillment_state, FulfillmentState::Queued);
@@ -466,13 +465,13 @@ fn a_zero_poll_interval_does_not_spin() {
 
 #[test]
 fn a_zero_poll_interval_does_not_spin_on_the_async_runtime_either() {
-    use gsms::runtime::{Client as RtClient, Kind};
+    use gsms::runtime::Client as RtClient;
     let srv = queued_forever("0");
     let mut cfg = raw_config(&srv.url());
     cfg.callback_mode = CallbackMode::OnWorker;
     let c = RtClient::new(&cfg).unwrap();
     let op = c
-        .start(Kind::Allocate, request("spin"), Some(Instant::now() + Duration::from_millis(1000)), None, None)
+        .start(AllocateCluster::new(&request("spin")), Some(Instant::now() + Duration::from_millis(1000)), None, None)
         .unwrap();
     let t = Instant::now();
     while op.take_result().is_none() && t.elapsed() < Duration::from_secs(5) {
@@ -543,11 +542,10 @@ fn a_reset_in_the_middle_of_a_body_is_a_network_error() {
 mod c_abi {
     use super::*;
     use gsms::ffi::client::*;
+    use gsms::ffi::clusters::*;
     use gsms::ffi::config::*;
     use gsms::ffi::gsms_status;
     use gsms::ffi::operation::*;
-    use gsms::ffi::request::*;
-    use gsms::ffi::result::*;
     use std::ffi::CString;
     use std::ptr;
 

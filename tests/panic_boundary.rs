@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use gsms::ffi::client::*;
+use gsms::ffi::clusters::*;
 use gsms::ffi::config::*;
+use gsms::ffi::enums::*;
+use gsms::ffi::info::*;
 use gsms::ffi::operation::*;
-use gsms::ffi::request::*;
-use gsms::ffi::result::*;
-use gsms::ffi::status::*;
 use gsms::ffi::test_hooks::arm_panic;
+use gsms::ffi::{gsms_abi_version, gsms_version_string};
 use gsms::ffi::{gsms_fulfillment_state, gsms_last_error_message, gsms_status};
 
 use gsms_status::*;
@@ -68,6 +69,7 @@ struct Fx {
     req: *mut gsms_cluster_request,
     result: *mut gsms_cluster_result,
     op: *mut gsms_operation,
+    info: *const gsms_call_info,
     url: CString,
 }
 
@@ -81,6 +83,26 @@ unsafe extern "C" fn provider(_: *mut c_void, _: u32, sink: *mut gsms_token_sink
         let msg = last_error();
         let unarmed = Out::Status(gsms_token_sink_set(sink, c"XBL3.0 x=1;t".as_ptr()));
         SINK_OUTCOMES.lock().unwrap().push((armed, unarmed, msg));
+        arm_panic();
+        let armed = Out::Status(gsms_token_sink_set_signature(sink, c"sig".as_ptr()));
+        let msg = last_error();
+        let unarmed = Out::Status(gsms_token_sink_set_signature(sink, c"sig".as_ptr()));
+        SINK_OUTCOMES.lock().unwrap().push((armed, unarmed, msg));
+        for f in [
+            gsms_token_sink_method as unsafe extern "C" fn(*const gsms_token_sink) -> *const c_char,
+            gsms_token_sink_url,
+        ] {
+            arm_panic();
+            let armed = s(f(sink));
+            let msg = last_error();
+            let unarmed = s(f(sink));
+            let unarmed = if matches!(&unarmed, Out::Str(v) if !v.is_empty()) { Out::Status(GSMS_OK) } else { unarmed };
+            SINK_OUTCOMES.lock().unwrap().push((
+                if armed.is_fallback() { Out::Status(GSMS_ERR_INTERNAL) } else { armed },
+                unarmed,
+                msg,
+            ));
+        }
     }
     0
 }
@@ -98,6 +120,31 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             "gsms_abi_version" => Out::Num(gsms_abi_version().into()),
             "gsms_version_string" => s(gsms_version_string()),
             "gsms_status_name" => s(gsms_status_name(0)),
+            "gsms_fulfillment_state_name" => s(gsms_fulfillment_state_name(1)),
+            "gsms_config_set_discovery_base_url" => {
+                Out::Status(gsms_config_set_discovery_base_url(fx.cfg, fx.url.as_ptr()))
+            }
+            "gsms_config_set_connect_timeout" => Out::Status(gsms_config_set_connect_timeout(fx.cfg, 1000)),
+            "gsms_config_set_request_timeout" => Out::Status(gsms_config_set_request_timeout(fx.cfg, 2000)),
+            "gsms_config_set_max_attempts" => Out::Status(gsms_config_set_max_attempts(fx.cfg, 2)),
+            "gsms_config_set_retry_delays" => Out::Status(gsms_config_set_retry_delays(fx.cfg, 1, 10)),
+            // Only callable inside a token provider: see the test.
+            "gsms_token_sink_set_signature" | "gsms_token_sink_method" | "gsms_token_sink_url" => Out::Unit,
+            "gsms_operation_take_cluster_result" => {
+                let mut r = ptr::null_mut();
+                let st = gsms_operation_take_cluster_result(fx.op, &mut r);
+                gsms_cluster_result_free(r);
+                Out::Status(st)
+            }
+            "gsms_cluster_result_info" => Out::Ptr(gsms_cluster_result_info(fx.result).is_null()),
+            "gsms_call_info_status" => Out::Status(gsms_call_info_status(fx.info)),
+            "gsms_call_info_http_status" => Out::Num(gsms_call_info_http_status(fx.info).into()),
+            "gsms_call_info_attempts" => Out::Num(gsms_call_info_attempts(fx.info).into()),
+            "gsms_call_info_retry_after_ms" => Out::Num(gsms_call_info_retry_after_ms(fx.info).into()),
+            "gsms_call_info_correlation_id" => s(gsms_call_info_correlation_id(fx.info)),
+            "gsms_call_info_error_message" => s(gsms_call_info_error_message(fx.info)),
+            "gsms_call_info_raw_json" => s(gsms_call_info_raw_json(fx.info)),
+            "gsms_call_info_describe" => s(gsms_call_info_describe(fx.info)),
             "gsms_config_new" => {
                 let c = gsms_config_new();
                 gsms_config_free(c);
@@ -295,11 +342,14 @@ fn every_exported_function_survives_a_panic_inside() {
         assert_eq!(gsms_client_create_cluster(client, req, &mut result), GSMS_OK);
         let mut op = ptr::null_mut();
         assert_eq!(gsms_client_create_cluster_async(client, req, None, ptr::null_mut(), &mut op), GSMS_OK);
-        let fx = Fx { cfg, client, req, result, op, url };
+        let info = gsms_cluster_result_info(result);
+        let fx = Fx { cfg, client, req, result, op, info, url };
 
         let mut walked = 0;
+        let in_provider =
+            ["gsms_token_sink_set", "gsms_token_sink_set_signature", "gsms_token_sink_method", "gsms_token_sink_url"];
         for name in &names {
-            if name == "gsms_token_sink_set" {
+            if in_provider.contains(&name.as_str()) {
                 continue;
             }
             arm_panic();
@@ -317,7 +367,7 @@ fn every_exported_function_survives_a_panic_inside() {
             assert_ne!(again, Out::Status(GSMS_ERR_INTERNAL), "{name}: still failing after the panic");
             walked += 1;
         }
-        assert_eq!(walked, names.len() - 1);
+        assert_eq!(walked, names.len() - in_provider.len());
 
         // gsms_token_sink_set is only callable inside a token provider.
         let pcfg = gsms_config_new();
@@ -329,10 +379,12 @@ fn every_exported_function_survives_a_panic_inside() {
         assert_eq!(gsms_client_create_cluster(pclient, req, &mut r), GSMS_OK, "the provider recovered");
         gsms_cluster_result_free(r);
         let outcomes = SINK_OUTCOMES.lock().unwrap();
-        assert_eq!(outcomes.len(), 1);
-        assert_eq!(outcomes[0].0, Out::Status(GSMS_ERR_INTERNAL));
-        assert_eq!(outcomes[0].1, Out::Status(GSMS_OK));
-        assert!(outcomes[0].2.contains("panic"), "{}", outcomes[0].2);
+        assert_eq!(outcomes.len(), 4, "set, set_signature, method, url");
+        for (armed, unarmed, msg) in outcomes.iter() {
+            assert_eq!(*armed, Out::Status(GSMS_ERR_INTERNAL));
+            assert_eq!(*unarmed, Out::Status(GSMS_OK), "works again (method and url are not empty)");
+            assert!(msg.contains("panic"), "{msg}");
+        }
         gsms_client_free(pclient);
         gsms_config_free(pcfg);
 
@@ -361,7 +413,7 @@ fn every_exported_function_survives_a_panic_inside() {
 #[test]
 fn a_panic_on_a_worker_completes_the_operation_with_internal() {
     use gsms::core::TokenProvider;
-    use gsms::runtime::{Client as RtClient, Kind};
+    use gsms::runtime::Client as RtClient;
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     quiet_test_hook_panics();
     struct Flaky(AtomicU32);
@@ -378,7 +430,7 @@ fn a_panic_on_a_worker_completes_the_operation_with_internal() {
     cfg.set_worker_threads(1).unwrap();
     cfg.token_provider = Some(Arc::new(Flaky(AtomicU32::new(0))));
     let c = RtClient::new(&cfg).unwrap();
-    let wait = |op: &gsms::runtime::Operation| {
+    let wait = |op: &gsms::runtime::Operation<ClusterResult>| {
         let t = Instant::now();
         loop {
             if let Some(v) = op.take_result() {
@@ -388,11 +440,11 @@ fn a_panic_on_a_worker_completes_the_operation_with_internal() {
             std::thread::sleep(Duration::from_millis(2));
         }
     };
-    let first = c.start(Kind::Create, request("p1"), None, None, None).unwrap();
+    let first = c.start(CreateCluster::new(&request("p1")), None, None, None).unwrap();
     let (st, r) = wait(&first);
     assert_eq!(st, Status::Internal);
     assert!(r.unwrap().error_message.contains("panic"));
-    let second = c.start(Kind::Create, request("p2"), None, None, None).unwrap();
+    let second = c.start(CreateCluster::new(&request("p2")), None, None, None).unwrap();
     assert_eq!(wait(&second).0, Status::Ok, "the single worker survived");
     c.shutdown();
 }

@@ -4,7 +4,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use gsms::core::result::{error_body_message, parse_answer, DEFAULT_POLL_INTERVAL_MS, MAX_BODY_BYTES};
+use gsms::core::call::Decode;
+use gsms::core::wire::{error_body_message, DEFAULT_POLL_INTERVAL_MS, MAX_BODY_BYTES};
+use gsms::core::ClusterResult;
+
+/// The clusters answer decoder.
+fn parse_answer(body: &[u8]) -> Result<ClusterResult, String> {
+    ClusterResult::decode(body)
+}
 use gsms::core::retry::parse_retry_after;
 use gsms::core::{validate, ClusterRequest, Config, FulfillmentState};
 use proptest::prelude::*;

@@ -237,9 +237,9 @@ fn the_token_never_appears_in_logs_errors_or_results() {
             let lines = capture_logs(&mut cfg, LogLevel::Trace);
             let client = Client::new(&cfg).unwrap();
             for i in 0..calls {
-                let mut opts =
+                let opts =
                     CallOptions { deadline: Some(Instant::now() + Duration::from_millis(600)), ..Default::default() };
-                results.push(client.allocate_cluster(&request(&format!("leak{i}")), &mut opts));
+                results.push(client.allocate_cluster(&request(&format!("leak{i}")), &opts));
             }
             client.warmup();
             logs.extend(lines.lock().unwrap().iter().cloned());
@@ -289,9 +289,8 @@ fn the_token_never_appears_in_logs_errors_or_results() {
 mod c_abi {
     use super::*;
     use gsms::ffi::client::*;
+    use gsms::ffi::clusters::*;
     use gsms::ffi::config::*;
-    use gsms::ffi::request::*;
-    use gsms::ffi::result::*;
     use gsms::ffi::{gsms_last_error_message, gsms_status};
 
     static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -358,9 +357,7 @@ mod c_abi {
                 let mut out = ptr::null_mut();
                 let st = gsms_client_create_cluster(c, req, &mut out);
                 seen.push(CStr::from_ptr(gsms_last_error_message()).to_string_lossy().into_owned());
-                seen.push(
-                    CStr::from_ptr(gsms::ffi::status::gsms_status_name(st as u32)).to_string_lossy().into_owned(),
-                );
+                seen.push(CStr::from_ptr(gsms::ffi::enums::gsms_status_name(st as u32)).to_string_lossy().into_owned());
                 assert!(!out.is_null());
                 seen.extend(strings(out));
                 gsms_cluster_result_free(out);

@@ -19,11 +19,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use gsms::ffi::client::*;
+use gsms::ffi::clusters::*;
 use gsms::ffi::config::*;
 use gsms::ffi::gsms_status;
 use gsms::ffi::operation::*;
-use gsms::ffi::request::*;
-use gsms::ffi::result::*;
 
 /// Completions per operation, by index (user_data carries the index).
 static COUNTS: OnceLock<Vec<AtomicU32>> = OnceLock::new();
@@ -198,7 +197,7 @@ fn soak_allocations_with_faults_complete_exactly_once_with_flat_memory() {
         .enumerate()
         .filter(|(_, c)| c.load(Ordering::SeqCst) > 0)
         .map(|(s, c)| {
-            let name = unsafe { std::ffi::CStr::from_ptr(gsms::ffi::status::gsms_status_name(s as u32)) };
+            let name = unsafe { std::ffi::CStr::from_ptr(gsms::ffi::enums::gsms_status_name(s as u32)) };
             format!("{}={}", name.to_string_lossy(), c.load(Ordering::SeqCst))
         })
         .collect();

@@ -58,6 +58,8 @@ namespace Gsms
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr gsms_status_name(uint status);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_fulfillment_state_name(uint state);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr gsms_last_error_message();
 
         // --- config ---
@@ -72,6 +74,16 @@ namespace Gsms
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_config_set_timeouts(GsmsConfigHandle cfg, uint connectMs, uint requestMs);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_config_set_connect_timeout(GsmsConfigHandle cfg, uint connectMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_config_set_request_timeout(GsmsConfigHandle cfg, uint requestMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_config_set_max_attempts(GsmsConfigHandle cfg, uint maxAttempts);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_config_set_retry_delays(GsmsConfigHandle cfg, uint baseDelayMs, uint maxDelayMs);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_config_set_discovery_base_url(GsmsConfigHandle cfg, byte[] url);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_config_set_retry_policy(GsmsConfigHandle cfg, uint maxAttempts, uint baseDelayMs, uint maxDelayMs);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_config_set_auth_token(GsmsConfigHandle cfg, byte[] authorization);
@@ -81,6 +93,12 @@ namespace Gsms
         internal static extern uint gsms_config_set_token_provider(GsmsConfigHandle cfg, TokenProviderFn fn, IntPtr userData);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_token_sink_set(IntPtr sink, byte[] authorization);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_token_sink_set_signature(IntPtr sink, byte[] signature);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_token_sink_method(IntPtr sink);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_token_sink_url(IntPtr sink);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_config_set_log_callback(GsmsConfigHandle cfg, LogFn fn, IntPtr userData, uint minLevel);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -119,6 +137,8 @@ namespace Gsms
         internal static extern void gsms_operation_free(IntPtr op);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint gsms_operation_take_result(GsmsOperationHandle op, out IntPtr outResult);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_operation_take_cluster_result(GsmsOperationHandle op, out IntPtr outResult);
         /// <summary>gsms_operation_take_result with out_result = NULL: the status only, no copy to free.</summary>
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "gsms_operation_take_result")]
         internal static extern uint OperationStatusOnly(GsmsOperationHandle op, IntPtr noResult);
@@ -164,6 +184,24 @@ namespace Gsms
         internal static extern IntPtr gsms_cluster_result_error_message(IntPtr r);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr gsms_cluster_result_raw_json(IntPtr r);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_cluster_result_info(IntPtr r);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_call_info_status(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ushort gsms_call_info_http_status(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_call_info_attempts(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint gsms_call_info_retry_after_ms(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_call_info_correlation_id(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_call_info_error_message(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_call_info_raw_json(IntPtr info);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr gsms_call_info_describe(IntPtr info);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr gsms_cluster_result_clone(IntPtr r);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

@@ -9,8 +9,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::http::{self, Conn, ReadOutcome, Transport};
-use crate::service::{self, Action, Service};
-use crate::{base_url_for, Config, FaultRule, RecordedRequest, TlsConfig};
+use crate::service::{Action, Service};
+use crate::{
+    base_url_for, Config, FaultRule, RecordedRequest, RegionConfig, TicketStatus, TlsConfig, VariantCatalogue,
+};
 
 /// An idle keep-alive connection is closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -51,13 +53,12 @@ pub struct Emulator {
 impl Emulator {
     /// Binds `cfg.bind` and starts serving on background threads.
     ///
-    /// Fails when the address cannot be bound, the TLS material cannot be loaded, or a fault
-    /// rule is invalid (status outside 100..=599, probability outside 0..=1, control characters
-    /// in `retry_after`).
+    /// Fails when the address (or a QoS beacon's UDP socket on `host_name`) cannot be bound, the
+    /// TLS material cannot be loaded, a fault rule is invalid (status outside 100..=599,
+    /// probability outside 0..=1, control characters in `retry_after`, an unknown `call`), a
+    /// region is invalid (empty or repeated name, delay or jitter outside 0..=60000 ms, loss
+    /// outside 0..=1), or the rate limit is zero.
     pub fn start(cfg: Config) -> io::Result<Emulator> {
-        for rule in &cfg.faults {
-            rule.check().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        }
         if cfg.udp_echo {
             // Fail now rather than at the first allocation.
             use std::net::ToSocketAddrs;
@@ -67,7 +68,7 @@ impl Emulator {
         let listener = TcpListener::bind(cfg.bind.as_str())?;
         let addr = listener.local_addr()?;
         let base_url = base_url_for(addr, tls.is_some());
-        let service = Service::new(&cfg);
+        let service = Service::new(&cfg)?;
         if let Err(e) = service.create_pools(&cfg.allowed_titles) {
             service.stop_udp();
             return Err(e);
@@ -94,7 +95,7 @@ impl Emulator {
     ///
     /// # Panics
     /// If the rule is invalid (status outside 100..=599, probability outside 0..=1,
-    /// control characters in `retry_after`).
+    /// control characters in `retry_after`, a `call` not in [`crate::CALLS`]).
     pub fn add_fault(&self, rule: FaultRule) {
         if let Err(e) = rule.check() {
             panic!("gsms-emulator: invalid fault rule: {e}");
@@ -107,17 +108,66 @@ impl Emulator {
         self.inner.service.clear_faults();
     }
 
-    /// Ends every session and empties every queue, removes every fault rule (the configured
-    /// ones too), and zeroes the request count and the request log. Pools (and their UDP
-    /// ports) stay.
+    /// Back to the configured state: ends every allocation (clusters, inline clusters, session
+    /// hosts), empties every queue, forgets tickets and sessions, removes every fault rule (the
+    /// configured ones too), restores the configured variants catalogue, region conditions and
+    /// titles without subscriptions, clears the rate-limit windows, and zeroes the request count
+    /// and the request log. Pools (and their UDP ports) and beacons stay.
     pub fn reset(&self) {
         self.inner.service.reset();
     }
 
-    /// Ends every fulfilled session of the title now; queued sessions move up into the freed
-    /// servers (their next POST answers Fulfilled).
+    /// Ends every fulfilled allocation of the title's server pool (clusters and inline
+    /// clusters) now; queued ones move up into the freed servers (a queued cluster session's
+    /// next POST answers Fulfilled, a queued ticket turns Active). Tickets that held a server
+    /// turn Aborted.
     pub fn release_all(&self, title_id: u32) {
         self.inner.service.release_all(title_id);
+    }
+
+    /// Sets an inline-clusters ticket (by ticketId, in every title that has it) to `Aborted` or
+    /// `Error` with a description: it leaves the queue or frees its server. Err when no ticket
+    /// has that id or the status is Active or Queued.
+    pub fn set_ticket_status(&self, ticket_id: &str, status: TicketStatus, description: &str) -> Result<(), String> {
+        self.inner.service.set_ticket_status(ticket_id, status, description)
+    }
+
+    /// Replaces the variants catalogue (every title's).
+    pub fn set_variants(&self, catalogue: VariantCatalogue) {
+        self.inner.service.set_variants(catalogue);
+    }
+
+    /// The variants catalogue in force.
+    pub fn variants(&self) -> VariantCatalogue {
+        self.inner.service.variants()
+    }
+
+    /// Sets the delay, jitter and loss of the region's beacon (found by name, any case) from
+    /// now on. Err when there is no such region or a value is out of range.
+    pub fn set_region(&self, region: RegionConfig) -> Result<(), String> {
+        self.inner.service.set_region(&region)
+    }
+
+    /// The QoS regions with their conditions in force and their beacons' UDP addresses.
+    pub fn qos_beacons(&self) -> Vec<(RegionConfig, SocketAddr)> {
+        self.inner.service.regions()
+    }
+
+    /// Whether the title has subscriptions: without, `sessionhosts` answers 404.
+    pub fn set_title_subscribed(&self, title_id: u32, subscribed: bool) {
+        self.inner.service.set_title_subscribed(title_id, subscribed);
+    }
+
+    /// Frees every session host of the title now (back to StandingBy); their sessions' allocation
+    /// status turns Aborted. Returns how many hosts were claimed.
+    pub fn release_session_hosts(&self, title_id: u32) -> usize {
+        self.inner.service.release_session_hosts(title_id)
+    }
+
+    /// Aborts a session-host allocation (by sessionId, in every title that has it), freeing its
+    /// host; its allocation status turns Aborted with the description. Err when unknown.
+    pub fn abort_session(&self, session_id: &str, description: &str) -> Result<(), String> {
+        self.inner.service.abort_session(session_id, description)
     }
 
     /// TCP connections accepted since start (admin ones included): tests use it to see whether a
@@ -131,13 +181,14 @@ impl Emulator {
         self.inner.service.request_count()
     }
 
-    /// The last 1000 requests received outside `/_emulator/`, oldest first.
+    /// The last 1000 requests received outside `/_emulator/`, oldest first (`HEAD /` and other
+    /// requests that are no call included: their `call` is None).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.inner.service.requests()
     }
 
     /// Stops serving: closes the listener and every open connection, joins the threads and
-    /// closes the UDP echo sockets. Dropping the emulator does the same.
+    /// closes the UDP echo sockets and QoS beacons. Dropping the emulator does the same.
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -271,7 +322,7 @@ fn serve_http<S: Transport>(inner: &Inner, mut conn: Conn<S>, raw: &TcpStream) {
         let req = match conn.read_request() {
             ReadOutcome::Closed => return,
             ReadOutcome::Bad(status, message) => {
-                let resp = service::error(status, message);
+                let resp = svc.err(status, message);
                 let _ = conn.write_response(&resp, false, 1, false);
                 conn.stream.close_gracefully();
                 http::linger(raw);
@@ -284,12 +335,13 @@ fn serve_http<S: Transport>(inner: &Inner, mut conn: Conn<S>, raw: &TcpStream) {
         let log = |status: &str| {
             if svc.settings.log {
                 eprintln!(
-                    "{} {} {} {}ms {}",
+                    "{} {} {} {}ms {} {}",
                     req.method,
                     req.target,
                     status,
                     started.elapsed().as_millis(),
-                    handled.correlation_id
+                    handled.correlation_id,
+                    handled.call.unwrap_or("-")
                 );
             }
         };

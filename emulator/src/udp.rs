@@ -37,19 +37,23 @@ impl UdpEcho {
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
-            // Wake the blocked recv with one datagram.
-            let target = match self.local {
-                SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
-                SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
-                a => a,
-            };
-            let from: SocketAddr =
-                if target.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
-            if let Ok(waker) = UdpSocket::bind(from) {
-                let _ = waker.send_to(b"", target);
-            }
+            wake(self.local);
             let _ = thread.join();
         }
+    }
+}
+
+/// Wakes a thread blocked receiving on the socket bound to `local`, with one empty datagram.
+pub(crate) fn wake(local: SocketAddr) {
+    let target = match local {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, a.port())),
+        a => a,
+    };
+    let from: SocketAddr =
+        if target.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
+    if let Ok(waker) = UdpSocket::bind(from) {
+        let _ = waker.send_to(b"", target);
     }
 }
 

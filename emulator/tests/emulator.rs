@@ -59,6 +59,8 @@ fn poll_interval_as_number_and_custom_fields() {
         poll_interval_as_number: true,
         region: "Here".into(),
         host_name: "10.0.0.7".into(),
+        // Beacons bind the host name, which is not an address of this machine.
+        regions: Vec::new(),
         ..Config::default()
     });
     let v = allocate(&emu, 1, "n").json();
@@ -144,7 +146,9 @@ fn unauthorized_missing_malformed_and_revoked() {
     );
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json()["code"], json!(401));
-    assert!(no_auth.json()["message"].as_str().unwrap().contains("missing"));
+    assert!(no_auth.json()["description"].as_str().unwrap().contains("missing"));
+    assert_eq!(no_auth.json()["source"], json!("gsms-emulator"));
+    assert_eq!(no_auth.header("www-authenticate"), Some("XBL3.0"));
     assert!(no_auth.header("x-xblcorrelationid").is_some());
     for bad in ["Bearer abc", "XBL3.0 x=;token", "XBL3.0 x=hash;", "XBL3.0 x=hash", "XBL3.0 token", ""] {
         let r = post_json(&emu, 1, bad, &body);
@@ -185,7 +189,7 @@ fn bad_requests() {
     // Contract version.
     let r = post(&[("Authorization", AUTH), ("Content-Type", "application/json")], &good_body);
     assert_eq!(r.status, 400);
-    assert!(r.json()["message"].as_str().unwrap().contains("x-xbl-contract-version"));
+    assert!(r.json()["description"].as_str().unwrap().contains("x-xbl-contract-version"));
     let r = post(
         &[("x-xbl-contract-version", "2"), ("Authorization", AUTH), ("Content-Type", "application/json")],
         &good_body,
@@ -207,7 +211,7 @@ fn bad_requests() {
         let r = post(&h_ok, body);
         assert_eq!(r.status, 400, "{body:?}");
         assert_eq!(r.json()["code"], json!(400));
-        assert!(!r.json()["message"].as_str().unwrap().is_empty());
+        assert!(!r.json()["description"].as_str().unwrap().is_empty());
     }
     let r = post(&h_ok, &json!({"sessionId": session("s"), "abortIfQueued": "maybe"}).to_string());
     assert_eq!(r.status, 400);
@@ -253,10 +257,14 @@ fn faults_with_times_and_retry_after() {
     let statuses: Vec<u16> = emu.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![503, 503, 200]);
 
-    // Faults come before every other check, even a bad path.
+    // Faults come before the checks of a call (here: no Authorization), but only for calls:
+    // an unknown path, a wrong method or a warm-up HEAD / neither fire nor use up a rule.
     emu.add_fault(FaultRule::http_status(429).with_times(1));
-    assert_eq!(request(&emu, "GET", "/nowhere", &[], b"").status, 429);
     assert_eq!(request(&emu, "GET", "/nowhere", &[], b"").status, 404);
+    assert_eq!(head(&emu, "/"), 404);
+    assert_eq!(request(&emu, "GET", "/titles/1/clusters", &[], b"").status, 405);
+    assert_eq!(request(&emu, "POST", "/titles/1/clusters", &[], b"").status, 429);
+    assert_eq!(request(&emu, "POST", "/titles/1/clusters", &[], b"").status, 400);
 
     // Rules fire in order; an HTTP date is sent verbatim.
     let date = "Wed, 21 Oct 2015 07:28:00 GMT";

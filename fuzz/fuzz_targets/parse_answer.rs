@@ -1,12 +1,14 @@
-//! The 2xx body parser (`gsms::core::result::parse_answer`) and the error-body reader: any bytes,
+//! The clusters answer decoder (`ClusterResult::decode`) and the error-body reader: any bytes,
 //! no panic; whatever is accepted is safe to hand to C.
 #![no_main]
 
-use gsms::core::result::{error_body_message, parse_answer};
+use gsms::core::call::Decode;
+use gsms::core::wire::error_body_message;
+use gsms::core::ClusterResult;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(a) = parse_answer(data) {
+    if let Ok(a) = ClusterResult::decode(data) {
         assert!(std::str::from_utf8(data).is_ok(), "accepted a body that is not UTF-8");
         for s in [&a.host_name, &a.region, &a.secure_context] {
             assert!(!s.contains('\0'), "a NUL reached a C string");

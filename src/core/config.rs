@@ -7,6 +7,8 @@ use super::error::InvalidArgument;
 use super::validate;
 
 pub const DEFAULT_BASE_URL: &str = "https://gameserverms.xboxlive.com";
+/// The discovery host (variants, QoS servers).
+pub const DEFAULT_DISCOVERY_URL: &str = "https://gameserverds.xboxlive.com";
 /// Largest CA bundle read (the whole Mozilla set is about 0.2 MiB as PEM).
 const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -36,10 +38,33 @@ impl LogLevel {
 /// Where log lines go. Called from any library thread, concurrently.
 pub type LogSink = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
+/// What a token is asked for: one HTTP attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRequest<'a> {
+    /// True after a 401: return a fresh token.
+    pub force_refresh: bool,
+    pub method: &'a str,
+    pub url: &'a str,
+}
+
+/// What a token provider returns: the whole Authorization value, and optionally a request
+/// signature (sent as the `Signature` header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub authorization: String,
+    pub signature: Option<String>,
+}
+
 /// A source of Authorization header values, asked before each attempt that needs one.
-/// `force_refresh` is true after a 401. `Err` carries a message for the caller.
+/// `Err` carries a message for the caller.
 pub trait TokenProvider: Send + Sync {
+    /// `force_refresh` is true after a 401.
     fn token(&self, force_refresh: bool) -> Result<String, String>;
+
+    /// As `token`, knowing the request it signs for; may add a signature. The default asks `token`.
+    fn token_for(&self, req: &TokenRequest<'_>) -> Result<Token, String> {
+        self.token(req.force_refresh).map(|authorization| Token { authorization, signature: None })
+    }
 }
 
 /// Threads on which async completions run (numbered as `gsms_callback_mode`).
@@ -70,6 +95,8 @@ impl Default for RetryPolicy {
 #[derive(Clone)]
 pub struct Config {
     pub base_url: String,
+    /// The discovery host's URL; `None` until set (see [`Config::discovery_url`]).
+    pub discovery_base_url: Option<String>,
     pub user_agent: Option<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -87,6 +114,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             base_url: DEFAULT_BASE_URL.to_string(),
+            discovery_base_url: None,
             user_agent: None,
             connect_timeout: Duration::from_millis(5000),
             request_timeout: Duration::from_millis(30_000),
@@ -106,6 +134,7 @@ impl std::fmt::Debug for Config {
         // Never print the token.
         f.debug_struct("Config")
             .field("base_url", &self.base_url)
+            .field("discovery_base_url", &self.discovery_base_url)
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -122,6 +151,22 @@ impl Config {
     pub fn set_base_url(&mut self, url: &str) -> Result<(), InvalidArgument> {
         self.base_url = validate::base_url(url)?;
         Ok(())
+    }
+
+    /// Sets the discovery host's URL (variants, QoS servers), checked like the base URL.
+    pub fn set_discovery_base_url(&mut self, url: &str) -> Result<(), InvalidArgument> {
+        self.discovery_base_url = Some(validate::base_url(url)?);
+        Ok(())
+    }
+
+    /// The discovery URL in force: as set; until set, it follows the base URL whenever the base
+    /// URL was changed from its default (one emulator URL serves every call), else the default.
+    pub fn discovery_url(&self) -> &str {
+        match &self.discovery_base_url {
+            Some(u) => u,
+            None if self.base_url != DEFAULT_BASE_URL => &self.base_url,
+            None => DEFAULT_DISCOVERY_URL,
+        }
     }
 
     pub fn set_user_agent(&mut self, ua: &str) -> Result<(), InvalidArgument> {
@@ -214,4 +259,22 @@ pub fn xbl_authorization(user_hash: &str, token: &str) -> Result<String, Invalid
         return Err(InvalidArgument("user hash must not contain ';'".into()));
     }
     Ok(format!("XBL3.0 x={user_hash};{token}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_follows_a_changed_base_url_until_set() {
+        let mut c = Config::default();
+        assert_eq!(c.discovery_url(), DEFAULT_DISCOVERY_URL);
+        c.set_base_url("http://127.0.0.1:9/").unwrap();
+        assert_eq!(c.discovery_url(), "http://127.0.0.1:9");
+        c.set_discovery_base_url("http://127.0.0.1:10").unwrap();
+        assert_eq!(c.discovery_url(), "http://127.0.0.1:10");
+        c.set_base_url(DEFAULT_BASE_URL).unwrap();
+        assert_eq!(c.discovery_url(), "http://127.0.0.1:10");
+        assert!(c.set_discovery_base_url("ftp://x").is_err());
+    }
 }

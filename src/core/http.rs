@@ -14,10 +14,11 @@ use ureq::unversioned::transport::{Connector, NextTimeout, RustlsConnector};
 use ureq::Agent;
 
 use super::config::Config;
+use super::exchange::Method;
 use super::redact::Secrets;
-use super::result::MAX_BODY_BYTES;
 use super::retry::parse_retry_after;
 use super::transport::TcpConnector;
+use super::wire::MAX_BODY_BYTES;
 
 /// How much of a non-2xx body is kept (for its message).
 const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
@@ -115,11 +116,14 @@ pub fn build_agent(cfg: &Config) -> Agent {
     Agent::with_parts(config, connector, CachingResolver::default())
 }
 
+/// When a name was resolved, and to what.
+type Resolved = (Instant, Vec<SocketAddr>);
+
 /// Answers IP literals directly and caches names for a short time. ureq's default resolver starts
 /// a thread per request whenever a timeout is set; this one never does.
 #[derive(Default)]
 pub struct CachingResolver {
-    cache: Mutex<HashMap<(String, u16), (Instant, Vec<SocketAddr>)>>,
+    cache: Mutex<HashMap<(String, u16), Resolved>>,
 }
 
 impl fmt::Debug for CachingResolver {
@@ -189,26 +193,56 @@ fn map_error(e: ureq::Error, phase: &str, before_response: bool) -> TransportErr
     TransportError { kind, message, retryable }
 }
 
-/// Sends one POST and reads the whole answer (bounded by `timeout` and the body caps).
-pub fn post(
+/// One request, as the transport sends it.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// `x-xbl-contract-version`.
+    pub contract: &'a str,
+    /// A JSON body (sent with Content-Type and Content-Length); `None` sends neither.
+    pub body: Option<&'a [u8]>,
+    pub authorization: Option<&'a str>,
+    /// `Signature` header, when the token provider gave one.
+    pub signature: Option<&'a str>,
+}
+
+/// Sends one request and reads the whole answer (bounded by `timeout` and the body caps).
+pub fn exchange(
     agent: &Agent,
-    url: &str,
-    body: &[u8],
-    authorization: Option<&str>,
+    req: &Request<'_>,
     timeout: Duration,
     agent_timeout: Duration,
 ) -> Result<Reply, TransportError> {
-    let mut rb = agent.post(url).header("x-xbl-contract-version", "1").header("Content-Type", "application/json");
-    if let Some(a) = authorization {
-        rb = rb.header("Authorization", a);
+    fn headers<B>(mut rb: ureq::RequestBuilder<B>, req: &Request<'_>) -> ureq::RequestBuilder<B> {
+        rb = rb.header("x-xbl-contract-version", req.contract);
+        if let Some(a) = req.authorization {
+            rb = rb.header("Authorization", a);
+        }
+        if let Some(sig) = req.signature {
+            rb = rb.header("Signature", sig);
+        }
+        rb
     }
     // A request-level config only when the agent's own timeout does not apply (a deadline is
     // nearer): ureq rebuilds its rustls config (parsing every root) for each new connection made
     // with a request-level config, and clones the config for each such request.
-    let sent = if timeout == agent_timeout {
-        rb.send(body)
-    } else {
-        rb.config().timeout_per_call(Some(timeout)).build().send(body)
+    let per_call = (timeout != agent_timeout).then_some(timeout);
+    let sent = match (req.method, req.body) {
+        (Method::Post, body) => {
+            let rb = headers(agent.post(req.url), req).header("Content-Type", "application/json");
+            let body = body.unwrap_or_default();
+            match per_call {
+                None => rb.send(body),
+                Some(t) => rb.config().timeout_per_call(Some(t)).build().send(body),
+            }
+        }
+        (Method::Get, _) => {
+            let rb = headers(agent.get(req.url), req);
+            match per_call {
+                None => rb.call(),
+                Some(t) => rb.config().timeout_per_call(Some(t)).build().call(),
+            }
+        }
     };
     let mut resp = sent.map_err(|e| map_error(e, "before any response", true))?;
     let status = resp.status().as_u16();

@@ -1,20 +1,32 @@
-//! Pure Rust, no FFI types: configuration, the blocking client, the wire model, retries.
+//! Pure Rust, no FFI types: configuration, the blocking client and its one `send`, the calls of
+//! the service (one module each), the wire rules, retries.
+//!
+//! - [`exchange`]: an exchange as data ([`Endpoint`]) and what it learns ([`CallInfo`]).
+//! - [`client`]: [`Client::send`], everything calls share.
+//! - [`call`]: calls as state machines of exchanges ([`Call`], [`Step`]) and the generic follower.
+//! - [`calls`]: one module per call: request, endpoint, answer model.
+//! - [`wire`]: how answers are read (string-or-number, any-case enums, ports, error bodies).
 
+pub mod call;
+pub mod calls;
 pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod exchange;
+pub mod hooks;
 pub mod http;
 pub mod redact;
-pub mod request;
-pub mod result;
 pub mod retry;
 pub mod transport;
 pub mod validate;
+pub mod wire;
 
+pub use call::{Call, Step};
+pub use calls::clusters::{AllocateCluster, ClusterRequest, ClusterResult, CreateCluster, FulfillmentState};
 pub use cancel::CancelToken;
-pub use client::{CallOptions, Client, Step};
-pub use config::{CallbackMode, Config, LogLevel, LogSink, RetryPolicy, TokenProvider};
+pub use client::{CallOptions, Client};
+pub use config::{CallbackMode, Config, LogLevel, LogSink, RetryPolicy, Token, TokenProvider, TokenRequest};
 pub use error::{InvalidArgument, Status};
-pub use request::ClusterRequest;
-pub use result::{ClusterResult, FulfillmentState, PortMapping};
+pub use exchange::{CallInfo, Endpoint, HasInfo, Host, Method};
+pub use wire::PortMapping;

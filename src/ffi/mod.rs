@@ -1,26 +1,34 @@
 //! The C ABI (`include/gsms.h` is generated from this module by build.rs).
 //!
-//! # Conventions (obeyed by every function; API.md has the contract)
+//! # Conventions (obeyed by every function; the README has the user's version)
 //! - Prefix `gsms_`/`GSMS_`; functions `gsms_<object>_<verb>`; `_new`/`_free`; `_free(NULL)` is a no-op.
-//! - Every body runs behind [`guard`]: a panic becomes `GSMS_ERR_INTERNAL` (or NULL / 0 / "").
-//! - Every pointer is checked for NULL, every string for UTF-8 (and header values for control
-//!   characters) before use; invalid input returns `GSMS_ERR_INVALID_ARGUMENT` and sends nothing.
-//!   The reason is kept for `gsms_last_error_message()` on the calling thread.
-//! - Enums coming from C are read as `uint32_t` and validated; no `bool` crosses the boundary.
+//! - One idiom per kind of export: a function returning `gsms_status` is `status(|| { ...? ... })`
+//!   (a panic becomes `GSMS_ERR_INTERNAL`, an `Err` is returned as is, `Ok` clears the thread's
+//!   last error); every other export is `guard(|| ...)` with its fallback (NULL / 0 / "").
+//! - Every pointer is checked for NULL, every string for UTF-8 (and header values for control and
+//!   non-ASCII characters) before use; invalid input returns `GSMS_ERR_INVALID_ARGUMENT`, sends
+//!   nothing, and keeps the reason for `gsms_last_error_message()` on the calling thread.
+//! - Enums coming from C are read as `uint32_t` and converted with `from_u32`; no `bool` crosses
+//!   the boundary (flags are 0/1, checked by `flag_arg`).
 //! - Out-pointers are written only on `GSMS_OK`, except where the contract says otherwise.
-//! - Ownership: `gsms_config`, `gsms_cluster_request`, `gsms_cluster_result`, `gsms_operation`
-//!   are `Box`es; `gsms_client` is an `Arc` (dispatch keeps it alive while callbacks run, so a
-//!   callback may free it).
+//! - Ownership kinds are in the types (`handle`): results, builders and operations are `Box`
+//!   handles; `gsms_client` is an `Arc` handle, and every call on it holds a reference until it
+//!   returns (so a free on another thread, or inside a hook, never frees memory in use).
+//! - Calls go through three helpers (`call`): blocking, async start, take result.
 
 #![allow(non_camel_case_types)]
+// The exported functions' safety contract is the C contract above (valid handles, NUL-terminated
+// strings, writable out-pointers), stated once; the unsafe helpers each have their own `# Safety`.
 #![allow(clippy::missing_safety_doc)]
 
+pub mod call;
 pub mod client;
+pub mod clusters;
 pub mod config;
+pub mod enums;
+pub(crate) mod handle;
+pub mod info;
 pub mod operation;
-pub mod request;
-pub mod result;
-pub mod status;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +36,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub use status::{gsms_fulfillment_state, gsms_status};
+pub use enums::{gsms_callback_mode, gsms_fulfillment_state, gsms_log_level, gsms_status};
 
 /// A C `void *user_data`, handed back to the caller's callbacks from library threads.
 #[derive(Clone, Copy)]
@@ -40,17 +48,10 @@ unsafe impl Sync for UserData {}
 /// What a panicking exported function returns instead.
 pub(crate) trait Fallback {
     fn fallback() -> Self;
-    /// Called with what the function returns (the status functions clear the last error on OK).
-    fn returned(&self) {}
 }
 impl Fallback for gsms_status {
     fn fallback() -> Self {
         gsms_status::GSMS_ERR_INTERNAL
-    }
-    fn returned(&self) {
-        if *self == gsms_status::GSMS_OK {
-            set_last_error("");
-        }
     }
 }
 impl<T> Fallback for *mut T {
@@ -59,8 +60,19 @@ impl<T> Fallback for *mut T {
     }
 }
 impl Fallback for *const c_char {
+    /// String getters never return NULL.
     fn fallback() -> Self {
         EMPTY.as_ptr()
+    }
+}
+impl Fallback for *const info::gsms_call_info {
+    fn fallback() -> Self {
+        std::ptr::null()
+    }
+}
+impl Fallback for u64 {
+    fn fallback() -> Self {
+        0
     }
 }
 impl Fallback for u32 {
@@ -87,7 +99,13 @@ impl Fallback for gsms_fulfillment_state {
     }
 }
 
+/// The "" returned for absent strings and by panicking string getters.
 pub(crate) static EMPTY: &CStr = c"";
+
+/// A string getter's answer: the string, or "" (never NULL).
+pub(crate) fn text_ptr(s: Option<&CString>) -> *const c_char {
+    s.map_or(EMPTY.as_ptr(), |c| c.as_ptr())
+}
 
 /// The panic boundary around every exported body.
 pub(crate) fn guard<T: Fallback>(f: impl FnOnce() -> T) -> T {
@@ -96,15 +114,25 @@ pub(crate) fn guard<T: Fallback>(f: impl FnOnce() -> T) -> T {
         test_hooks::maybe_panic();
         f()
     })) {
-        Ok(v) => {
-            v.returned();
-            v
-        }
+        Ok(v) => v,
         Err(_) => {
             set_last_error("internal error: a panic was caught at the C boundary (this is a libgsms bug)");
             T::fallback()
         }
     }
+}
+
+/// The body of every export that returns a `gsms_status`: behind the panic boundary; `Ok` is
+/// `GSMS_OK` (and clears the thread's last error), `Err(s)` is returned as is (whoever made it
+/// recorded the reason).
+pub(crate) fn status(f: impl FnOnce() -> Result<(), gsms_status>) -> gsms_status {
+    guard(|| match f() {
+        Ok(()) => {
+            set_last_error("");
+            gsms_status::GSMS_OK
+        }
+        Err(s) => s,
+    })
 }
 
 thread_local! {
@@ -122,52 +150,49 @@ pub(crate) fn invalid(msg: impl AsRef<str>) -> gsms_status {
     gsms_status::GSMS_ERR_INVALID_ARGUMENT
 }
 
-/// Reads a required C string: non-NULL, valid UTF-8.
-pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str, gsms_status> {
-    if p.is_null() {
-        return Err(invalid(format!("{what} must not be NULL")));
-    }
-    // SAFETY: the caller passes a NUL-terminated string (the contract); it is only read.
-    let c = unsafe { CStr::from_ptr(p) };
-    c.to_str().map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+/// Records `msg` and returns `status` as an error.
+pub(crate) fn fail(status: gsms_status, msg: &str) -> gsms_status {
+    set_last_error(msg);
+    status
 }
 
-/// Borrows a handle or fails with INVALID_ARGUMENT.
-pub(crate) unsafe fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T, gsms_status> {
-    if p.is_null() {
-        return Err(invalid(format!("{what} must not be NULL")));
-    }
-    // SAFETY: non-NULL handles come from this library's constructors (contract).
-    Ok(unsafe { &*p })
-}
-
-pub(crate) unsafe fn handle_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, gsms_status> {
-    if p.is_null() {
-        return Err(invalid(format!("{what} must not be NULL")));
-    }
-    // SAFETY: as above; builders are used by one thread at a time (contract).
-    Ok(unsafe { &mut *p })
-}
-
-/// Turns `Result<(), gsms_status>` into a status.
-pub(crate) fn status_of(r: Result<(), gsms_status>) -> gsms_status {
-    match r {
-        Ok(()) => {
-            set_last_error("");
-            gsms_status::GSMS_OK
-        }
-        Err(s) => s,
+/// A C string for text that may hold NUL (it never should; NUL becomes U+FFFD).
+pub(crate) fn cstring(s: &str) -> CString {
+    match CString::new(s) {
+        Ok(c) => c,
+        Err(_) => CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default(),
     }
 }
 
 /// Why the last gsms function returning a `gsms_status` on this thread did not return GSMS_OK.
 /// Every function that returns a `gsms_status` sets it: `""` on GSMS_OK, the reason otherwise
-/// (for gsms_operation_take_result and gsms_cluster_result_status: the result's error message).
+/// (for gsms_operation_take_*_result and gsms_*_result_status: the result's error message).
 /// Functions returning anything else leave it unchanged. Never NULL.
 /// Borrowed; valid until the next gsms call on this thread (copy it before calling another).
 #[no_mangle]
 pub extern "C" fn gsms_last_error_message() -> *const c_char {
     guard(|| LAST_ERROR.with(|l| l.borrow().as_ptr()))
+}
+
+/// Major version of the C ABI.
+pub const GSMS_ABI_MAJOR: u32 = 1;
+/// Minor version of the C ABI (bumps on any addition).
+pub const GSMS_ABI_MINOR: u32 = 1;
+
+/// The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
+#[no_mangle]
+pub extern "C" fn gsms_abi_version() -> u32 {
+    guard(|| (GSMS_ABI_MAJOR << 16) | GSMS_ABI_MINOR)
+}
+
+/// The library's version, e.g. "0.1.0". Static; do not free.
+#[no_mangle]
+pub extern "C" fn gsms_version_string() -> *const c_char {
+    static V: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(c) => c,
+        Err(_) => c"",
+    };
+    guard(|| V.as_ptr())
 }
 
 #[cfg(feature = "test-hooks")]

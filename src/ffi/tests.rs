@@ -7,12 +7,14 @@ use std::ffi::{c_char, CStr};
 use std::ptr;
 use std::sync::Arc;
 
+use super::call::Exported;
+use super::clusters::*;
 use super::config::*;
-use super::request::*;
-use super::result::*;
-use super::status::*;
+use super::enums::*;
+use super::handle::{box_into_raw, box_mut, box_ref, str_arg};
+use super::info::*;
 use super::*;
-use crate::core::{ClusterResult, FulfillmentState, PortMapping, Status};
+use crate::core::{CallInfo, ClusterResult, FulfillmentState, PortMapping, Status};
 
 fn last() -> String {
     // SAFETY: always a valid C string owned by this thread.
@@ -34,12 +36,14 @@ fn str_arg_checks_null_and_utf8() {
 #[test]
 fn handles_refuse_null() {
     unsafe {
-        assert!(handle::<u32>(ptr::null(), "h").is_err());
-        assert!(handle_mut::<u32>(ptr::null_mut(), "h").is_err());
-        let mut v = 7u32;
-        assert_eq!(*handle(&v as *const u32, "h").unwrap(), 7);
-        *handle_mut(&mut v as *mut u32, "h").unwrap() = 8;
-        assert_eq!(v, 8);
+        assert!(box_ref::<gsms_config>(ptr::null(), "h").is_err());
+        assert!(last().contains("h must not be NULL"));
+        assert!(box_mut::<gsms_config>(ptr::null_mut(), "h").is_err());
+        let cfg = gsms_config_new();
+        assert_eq!(box_ref(cfg as *const gsms_config, "h").unwrap().inner.worker_threads, 2);
+        box_mut(cfg, "h").unwrap().inner.worker_threads = 3;
+        assert_eq!((*cfg).inner.worker_threads, 3);
+        gsms_config_free(cfg);
     }
 }
 
@@ -67,32 +71,36 @@ fn last_error_survives_interior_nul_and_is_per_thread() {
     set_last_error("a\0b");
     assert_eq!(last(), "a b");
     std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
-    assert_eq!(status_of(Ok(())), gsms_status::GSMS_OK);
+    assert_eq!(status(|| Ok(())), gsms_status::GSMS_OK);
     assert_eq!(last(), "");
+    assert_eq!(status(|| Err(invalid("why"))), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
+    assert_eq!(last(), "why");
 }
 
 fn sample() -> ClusterResult {
     ClusterResult {
-        status: Status::Ok,
+        info: CallInfo {
+            status: Status::Ok,
+            http_status: 200,
+            attempts: 2,
+            correlation_id: "cid".into(),
+            retry_after_ms: 0,
+            error_message: String::new(),
+            raw_json: "{}".into(),
+        },
         fulfillment_state: FulfillmentState::Fulfilled,
         poll_interval_ms: 250,
         host_name: "10.0.0.1".into(),
         region: "West\0US".into(), // cannot come from the parser; the handle must still cope
         secure_context: "AAEC".into(),
         ports: vec![PortMapping { name: "GameData".into(), internal: 7777, external: 31000 }],
-        http_status: 200,
-        attempts: 2,
-        correlation_id: "cid".into(),
-        retry_after_ms: 0,
-        error_message: String::new(),
-        raw_json: "{}".into(),
     }
 }
 
 #[test]
 fn result_accessors_clone_and_free() {
     unsafe {
-        let r = gsms_cluster_result::boxed(Arc::new(sample()));
+        let r = box_into_raw(ClusterResult::handle(Arc::new(sample())));
         assert_eq!(gsms_cluster_result_status(r), gsms_status::GSMS_OK);
         assert_eq!(gsms_cluster_result_fulfillment_state(r), gsms_fulfillment_state::GSMS_FULFILLMENT_FULFILLED);
         assert_eq!(gsms_cluster_result_poll_interval_ms(r), 250);
@@ -113,7 +121,17 @@ fn result_accessors_clone_and_free() {
         assert_eq!(CStr::from_ptr(gsms_cluster_result_correlation_id(c)).to_bytes(), b"cid");
         assert_eq!(gsms_cluster_result_attempts(c), 2);
         assert_eq!(gsms_cluster_result_http_status(c), 200);
+        let info = gsms_cluster_result_info(c);
+        assert_eq!(gsms_call_info_status(info), gsms_status::GSMS_OK);
+        assert_eq!(gsms_call_info_attempts(info), 2);
+        assert_eq!(CStr::from_ptr(gsms_call_info_raw_json(info)).to_bytes(), b"{}");
+        assert_eq!(
+            CStr::from_ptr(gsms_call_info_describe(info)).to_str().unwrap(),
+            "GSMS_OK (HTTP 200, 2 attempts, correlation id cid)"
+        );
         gsms_cluster_result_free(c);
+        assert!(gsms_cluster_result_info(ptr::null()).is_null());
+        assert_eq!(gsms_call_info_status(ptr::null()), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
         gsms_cluster_result_free(ptr::null_mut());
         assert_eq!(CStr::from_ptr(gsms_cluster_result_raw_json(ptr::null())).to_bytes(), b"");
         assert!(gsms_cluster_result_clone(ptr::null()).is_null());
@@ -134,6 +152,17 @@ fn builders_validate_and_free() {
         assert_eq!(gsms_config_set_callback_mode(cfg, 2), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_config_set_log_callback(cfg, None, ptr::null_mut(), 9), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_config_set_worker_threads(ptr::null_mut(), 1), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
+        // Single-value setters keep the other half of the pair.
+        assert_eq!(gsms_config_set_request_timeout(cfg, 1234), gsms_status::GSMS_OK);
+        assert_eq!(gsms_config_set_connect_timeout(cfg, 0), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_config_set_connect_timeout(cfg, 99), gsms_status::GSMS_OK);
+        assert_eq!((*cfg).inner.request_timeout.as_millis(), 1234);
+        assert_eq!((*cfg).inner.connect_timeout.as_millis(), 99);
+        assert_eq!(gsms_config_set_max_attempts(cfg, 7), gsms_status::GSMS_OK);
+        assert_eq!(gsms_config_set_retry_delays(cfg, 20, 10), gsms_status::GSMS_ERR_INVALID_ARGUMENT);
+        assert_eq!(gsms_config_set_retry_delays(cfg, 20, 40), gsms_status::GSMS_OK);
+        assert_eq!((*cfg).inner.retry.max_attempts, 7);
+        assert_eq!((*cfg).inner.retry.base_delay.as_millis(), 20);
         gsms_config_free(cfg);
         gsms_config_free(ptr::null_mut());
 
@@ -156,6 +185,9 @@ fn names_and_versions_are_static() {
     assert_eq!(name(0), "GSMS_OK");
     assert_eq!(name(13), "GSMS_PENDING");
     assert_eq!(name(u32::MAX), "GSMS_UNKNOWN_STATUS");
+    let state = |s: u32| unsafe { CStr::from_ptr(gsms_fulfillment_state_name(s)) }.to_str().unwrap();
+    assert_eq!(state(2), "GSMS_FULFILLMENT_QUEUED");
+    assert_eq!(state(77), "GSMS_FULFILLMENT_UNKNOWN");
     assert_eq!(unsafe { CStr::from_ptr(gsms_version_string()) }.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     assert_eq!(gsms_abi_version() >> 16, GSMS_ABI_MAJOR);
 }

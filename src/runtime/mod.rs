@@ -1,135 +1,64 @@
-//! Worker threads, operations and completion delivery (ARCHITECTURE.md "Threads and callbacks").
+//! Worker threads, operations and completion delivery (docs/ARCHITECTURE.md, "Threads").
 //!
-//! - A fixed pool of worker threads per client runs the blocking core calls. No thread per request.
-//!   The pool starts with the client's first asynchronous call (a blocking-only client has none).
+//! - A fixed pool of worker threads per client runs the calls' exchanges (`pool`). No thread per
+//!   request. The pool starts with the client's first asynchronous call (a blocking-only client has
+//!   none). A call that waits for its next poll waits on a timer heap, not on a worker.
 //! - Every accepted operation completes exactly once: by its worker, by `cancel`, or by shutdown,
-//!   whichever comes first; later outcomes are discarded. A blocking read cannot be interrupted,
-//!   so cancel and shutdown do not wait for it.
-//! - Completions and progress are *events*. In `OnDispatch` mode they wait in a queue drained by
-//!   `dispatch` on the caller's thread; in `OnWorker` mode a per-client callback thread runs them,
-//!   so a stuck request never delays a callback and callbacks of one client never run concurrently.
-//! - Whoever runs callbacks holds the client's `deliver` lock; `shutdown` takes it too, so it waits
-//!   for a running callback, then runs every outstanding completion on its own thread.
+//!   whichever comes first; later outcomes are discarded (`delivery`).
+//! - Completions and progress are events, delivered by `dispatch` or by a callback thread.
+//! - Shutdown is one state machine (`life`).
 //!
-//! Lock order: `OpInner::slot` -> `Shared::events`; `Shared::live` is never held with another lock
-//! except `slot` (inside `complete`). No lock is held while user code runs.
+//! Nothing here names a call of the service: a job is a boxed core `Call` (`task`), its result an
+//! `Arc<dyn Any>` that the typed API below (and the C layer) downcasts.
 
-use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod delivery;
+mod life;
+mod pool;
+mod task;
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use crate::core::call::{self, Call};
 use crate::core::{
-    CallOptions, CallbackMode, CancelToken, Client as CoreClient, ClusterRequest, ClusterResult, Config,
-    InvalidArgument, Status, Step,
+    CallOptions, CallbackMode, CancelToken, Client as CoreClient, Config, HasInfo, InvalidArgument, Status,
 };
+use delivery::{AnyDone, AnyProgress, Events, OpInner, Slot};
+use life::{Life, LifeCell};
+use pool::{Job, Jobs};
+pub use task::AnyResult;
 
-/// Completion callback: status and, when anything is known, the result (borrowed for the call).
-pub type DoneFn = Box<dyn FnOnce(Status, Option<&Arc<ClusterResult>>) + Send>;
-/// Progress callback: a Queued answer.
-pub type ProgressFn = Box<dyn FnMut(&Arc<ClusterResult>) + Send>;
+/// Completion callback: the final status and, when anything is known, the result (borrowed).
+pub type DoneFn<T> = Box<dyn FnOnce(Status, Option<&Arc<T>>) + Send>;
+/// Progress callback: the result so far, each time a following call waits for its next poll.
+pub type ProgressFn<T> = Box<dyn FnMut(&Arc<T>) + Send>;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    Create,
-    Allocate,
-}
-
-struct Slot {
-    done: bool,
-    status: Status,
-    result: Option<Arc<ClusterResult>>,
-    on_done: Option<DoneFn>,
-    on_progress: Option<ProgressFn>,
-}
-
-/// One asynchronous call. Shared by its job, the client's live table, events and the caller's handle.
-pub struct OpInner {
-    id: u64,
-    cancel: CancelToken,
-    slot: Mutex<Slot>,
-    shared: std::sync::Weak<Shared>,
-}
-
-enum Event {
-    Progress(Arc<OpInner>, Arc<ClusterResult>),
-    Done(Arc<OpInner>),
-}
-
-struct Job {
-    op: Arc<OpInner>,
-    kind: Kind,
-    req: ClusterRequest,
-    deadline: Option<Instant>,
-    /// What an allocation has learnt so far (attempts accumulate across polls).
-    result: ClusterResult,
-}
-
-/// A job waiting for its time (an allocation's next poll), ordered by due time.
-struct Delayed {
-    due: Instant,
-    seq: u64,
-    job: Job,
-}
-
-impl PartialEq for Delayed {
-    fn eq(&self, o: &Self) -> bool {
-        (self.due, self.seq) == (o.due, o.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Delayed {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        // Reversed: BinaryHeap is a max-heap and the earliest due must come first.
-        (o.due, o.seq).cmp(&(self.due, self.seq))
-    }
-}
-
-struct Jobs {
-    queue: VecDeque<Job>,
-    /// Polls waiting for their interval: they hold no worker while they wait.
-    delayed: std::collections::BinaryHeap<Delayed>,
-    seq: u64,
-    stop: bool,
-}
-
-struct Events {
-    queue: VecDeque<Event>,
-    stop: bool,
-}
-
-struct Shared {
+/// What a client's threads share.
+pub(crate) struct Shared {
     core: CoreClient,
     mode: CallbackMode,
+    life: LifeCell,
+    /// Cancelled when the client stops running: wakes blocking calls and sleeping workers.
+    shutdown_token: CancelToken,
     jobs: Mutex<Jobs>,
     jobs_cv: Condvar,
     events: Mutex<Events>,
     events_cv: Condvar,
-    /// Operations not yet completed, and the shutdown flag (checked under the same lock).
-    live: Mutex<(HashMap<u64, Arc<OpInner>>, bool)>,
-    shutting_down: AtomicBool,
-    /// Cancels blocking calls and sleeping workers at shutdown.
-    shutdown_token: CancelToken,
+    /// Operations not yet completed.
+    live: Mutex<HashMap<u64, Arc<OpInner>>>,
     /// Held while callbacks run.
     deliver: Mutex<()>,
     /// A warmup is running.
     warming: AtomicBool,
-    /// Set by a `shutdown` called from inside one of this client's callbacks.
-    free_requested: AtomicBool,
-    shutdown_done: AtomicBool,
-    /// What a deferred free hands over (the caller's handle), dropped once the callback returns.
+    /// What a deferred free hands over (the caller's handle), dropped once the shutdown is finished.
     deferred_drop: Mutex<Vec<Box<dyn Send>>>,
     next_id: AtomicU64,
     busy_workers: AtomicUsize,
@@ -137,9 +66,62 @@ struct Shared {
     workers_cv: Condvar,
 }
 
-thread_local! {
-    /// The client whose callback this thread is running (null when none).
-    static IN_CALLBACK: Cell<*const Shared> = const { Cell::new(std::ptr::null()) };
+impl Shared {
+    /// True when this thread is running one of this client's callbacks or hooks.
+    fn inside_own_callback(&self) -> bool {
+        delivery::in_callback_of(self) || self.core.in_hook_on_this_thread()
+    }
+
+    /// Leaves Running for `to` (Deferred or Closing); the thread that makes the move stops the
+    /// work (see `life`). False when the client had already left Running.
+    fn leave_running(&self, to: Life) -> bool {
+        if !self.life.advance(Life::Running, to) {
+            return false;
+        }
+        let ops: Vec<Arc<OpInner>> = lock(&self.live).values().cloned().collect();
+        for op in ops {
+            delivery::complete_failed(&op, Status::Shutdown, "the client is being freed");
+            op.cancel.cancel();
+        }
+        self.shutdown_token.cancel();
+        lock(&self.jobs).clear();
+        self.jobs_cv.notify_all();
+        // Last, once every call has been told to stop (so an interrupted request reads as
+        // cancelled, not as a network error to retry): no user hook starts after this, and
+        // requests in flight are interrupted.
+        self.core.close();
+        true
+    }
+
+    /// Closing: with the deliver lock, runs every outstanding completion, then Closed. Returns how
+    /// many callbacks ran. The caller has moved the client to Closing.
+    fn drain_locked(&self) -> usize {
+        // Hooks still running on other threads (after a deferred free) are waited for here.
+        self.core.close();
+        let ran = delivery::run_all(self);
+        self.life.set_closed();
+        let _ev = lock(&self.events);
+        self.events_cv.notify_all();
+        ran
+    }
+
+    /// After a free deferred from inside a callback or hook: once this thread is no longer inside
+    /// any of the client's callbacks, finishes the shutdown here (runs the outstanding completions,
+    /// stops the callback thread, releases the handle). Returns how many callbacks ran.
+    fn finish_deferred(&self) -> usize {
+        if self.life.get() != Life::Deferred || self.inside_own_callback() {
+            return 0;
+        }
+        if !self.life.advance(Life::Deferred, Life::Closing) {
+            return 0;
+        }
+        let ran = {
+            let _g = lock(&self.deliver);
+            self.drain_locked()
+        };
+        release_deferred(self);
+        ran
+    }
 }
 
 /// An async-capable client: a core client plus its threads and queues.
@@ -152,9 +134,21 @@ pub struct Client {
     callback_thread: Mutex<Option<(ThreadId, JoinHandle<()>)>>,
 }
 
-/// A handle to an operation (what `gsms_operation` wraps).
+/// A handle to an operation whose result is a `T`.
+pub struct Operation<T> {
+    op: Arc<OpInner>,
+    _result: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Operation<T> {
+    fn clone(&self) -> Self {
+        Operation { op: Arc::clone(&self.op), _result: PhantomData }
+    }
+}
+
+/// A handle to an operation of any call (what `gsms_operation` wraps).
 #[derive(Clone)]
-pub struct Operation {
+pub struct AnyOperation {
     op: Arc<OpInner>,
 }
 
@@ -164,17 +158,15 @@ impl Client {
         let shared = Arc::new(Shared {
             core,
             mode: cfg.callback_mode,
-            jobs: Mutex::new(Jobs { queue: VecDeque::new(), delayed: Default::default(), seq: 0, stop: false }),
-            jobs_cv: Condvar::new(),
-            events: Mutex::new(Events { queue: VecDeque::new(), stop: false }),
-            events_cv: Condvar::new(),
-            live: Mutex::new((HashMap::new(), false)),
-            shutting_down: AtomicBool::new(false),
+            life: LifeCell::new(),
             shutdown_token: CancelToken::new(),
+            jobs: Mutex::new(Jobs::default()),
+            jobs_cv: Condvar::new(),
+            events: Mutex::new(Events { queue: Default::default() }),
+            events_cv: Condvar::new(),
+            live: Mutex::new(HashMap::new()),
             deliver: Mutex::new(()),
             warming: AtomicBool::new(false),
-            free_requested: AtomicBool::new(false),
-            shutdown_done: AtomicBool::new(false),
             deferred_drop: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             busy_workers: AtomicUsize::new(0),
@@ -205,7 +197,7 @@ impl Client {
         for i in threads.len() as u32..self.worker_threads {
             let sh = Arc::clone(s);
             *lock(&s.live_workers) += 1;
-            match thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || worker_loop(sh)) {
+            match thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || pool::worker_loop(sh)) {
                 Ok(h) => threads.push(h),
                 Err(_) => {
                     *lock(&s.live_workers) -= 1;
@@ -217,7 +209,7 @@ impl Client {
             let mut cb = lock(&self.callback_thread);
             if cb.is_none() {
                 let sh = Arc::clone(s);
-                match thread::Builder::new().name("gsms-callbacks".into()).spawn(move || callback_loop(sh)) {
+                match thread::Builder::new().name("gsms-callbacks".into()).spawn(move || delivery::callback_loop(sh)) {
                     Ok(h) => *cb = Some((h.thread().id(), h)),
                     Err(_) => return Err(Status::Internal),
                 }
@@ -232,38 +224,66 @@ impl Client {
     }
 
     pub fn is_shutting_down(&self) -> bool {
-        self.shared.shutting_down.load(Ordering::Acquire)
+        !self.shared.life.is_running()
     }
 
-    /// A blocking call on the caller's thread; ends with `Shutdown` if the client is freed meanwhile.
-    pub fn call_blocking(&self, kind: Kind, req: &ClusterRequest, deadline: Option<Instant>) -> ClusterResult {
-        if self.is_shutting_down() {
-            return shutdown_result();
+    /// Runs `call` on the caller's thread; ends with `Shutdown` if the client is freed meanwhile.
+    pub fn call_blocking<C: Call>(&self, call: C, deadline: Option<Instant>) -> C::Output {
+        let s = &self.shared;
+        if !s.life.is_running() {
+            return C::Output::failure(Status::Shutdown, "the client is being freed");
         }
-        let mut opts = CallOptions { deadline, cancel: Some(&self.shared.shutdown_token), on_progress: None };
-        let mut r = match kind {
-            Kind::Create => self.shared.core.create_cluster(req, &mut opts),
-            Kind::Allocate => self.shared.core.allocate_cluster(req, &mut opts),
-        };
-        if r.status == Status::Cancelled {
-            r.status = Status::Shutdown;
-            r.error_message = "the client was freed during the call".into();
+        let opts = CallOptions { deadline, cancel: Some(&s.shutdown_token) };
+        let mut r = call::run(call, &s.core, &opts);
+        if r.info().status == Status::Cancelled {
+            r.info_mut().fail(Status::Shutdown, "the client was freed during the call");
         }
-        finish_deferred_free(&self.shared);
+        // A hook of this call (token provider, log sink) may have freed the client.
+        s.finish_deferred();
         r
     }
 
-    /// Starts an operation. Never blocks on the network; never runs a callback.
-    pub fn start(
+    /// Starts `call` as an operation. Never blocks on the network; never runs a callback.
+    pub fn start<C: Call>(
         &self,
-        kind: Kind,
-        req: ClusterRequest,
+        call: C,
         deadline: Option<Instant>,
-        on_progress: Option<ProgressFn>,
-        on_done: Option<DoneFn>,
-    ) -> Result<Operation, Status> {
+        on_progress: Option<ProgressFn<C::Output>>,
+        on_done: Option<DoneFn<C::Output>>,
+    ) -> Result<Operation<C::Output>, Status> {
+        let on_done = on_done.map(|f| -> AnyDone {
+            Box::new(move |st, r: Option<&AnyResult>| {
+                let typed = r.and_then(|r| Arc::clone(r).downcast::<C::Output>().ok());
+                f(st, typed.as_ref())
+            })
+        });
+        let on_progress = on_progress.map(|mut f| -> AnyProgress {
+            Box::new(move |r: &AnyResult| {
+                if let Ok(t) = Arc::clone(r).downcast::<C::Output>() {
+                    f(&t)
+                }
+            })
+        });
+        let op = self.start_task(
+            Box::new(task::CallTask(call)),
+            (task::failure_of::<C::Output>, std::any::TypeId::of::<C::Output>()),
+            deadline,
+            on_progress,
+            on_done,
+        )?;
+        Ok(Operation { op, _result: PhantomData })
+    }
+
+    fn start_task(
+        &self,
+        task: Box<dyn task::Task>,
+        (fail, kind): (task::FailFn, std::any::TypeId),
+        deadline: Option<Instant>,
+        on_progress: Option<AnyProgress>,
+        on_done: Option<AnyDone>,
+    ) -> Result<Arc<OpInner>, Status> {
         let s = &self.shared;
-        if s.shutting_down.load(Ordering::Acquire) {
+        if !s.life.is_running() {
             return Err(Status::Shutdown);
         }
         self.ensure_threads()?;
@@ -272,26 +292,24 @@ impl Client {
             cancel: CancelToken::new(),
             slot: Mutex::new(Slot { done: false, status: Status::Ok, result: None, on_done, on_progress }),
             shared: Arc::downgrade(s),
+            fail,
+            kind,
         });
         {
+            // Checked under the live lock: stopping the work collects the live table after
+            // leaving Running, so an operation is either collected or refused.
             let mut live = lock(&s.live);
-            if live.1 {
+            if !s.life.is_running() {
                 return Err(Status::Shutdown);
             }
-            live.0.insert(op.id, Arc::clone(&op));
+            live.insert(op.id, Arc::clone(&op));
         }
-        lock(&s.jobs).queue.push_back(Job {
-            op: Arc::clone(&op),
-            kind,
-            req,
-            deadline,
-            result: ClusterResult::default(),
-        });
+        lock(&s.jobs).push(Job { op: Arc::clone(&op), task, deadline });
         s.jobs_cv.notify_one();
-        Ok(Operation { op })
+        Ok(op)
     }
 
-    /// Opens a connection in the background (on a worker).
+    /// Opens a connection in the background (on a short-lived thread).
     pub fn warmup(&self) -> Result<(), Status> {
         if self.is_shutting_down() {
             return Err(Status::Shutdown);
@@ -304,14 +322,14 @@ impl Client {
             return Ok(());
         }
         let s = Arc::clone(&self.shared);
-        // A warmup is a job without an operation: run it on a short-lived detached thread so it
-        // never occupies a worker that a real call might need.
+        // A warmup is a job without an operation: run it on a detached thread so it never
+        // occupies a worker that a real call might need.
         thread::Builder::new()
             .name("gsms-warmup".into())
             .spawn(move || {
                 s.core.warmup();
                 s.warming.store(false, Ordering::Release);
-                finish_deferred_free(&s);
+                s.finish_deferred();
             })
             .map(|_| ())
             .map_err(|_| {
@@ -320,58 +338,55 @@ impl Client {
             })
     }
 
-    /// Runs queued completions and progress on this thread (`OnDispatch` mode). Returns how many ran.
-    /// Returns 0 at once when another thread is dispatching or when called from a callback.
+    /// Runs queued completions and progress on this thread (`OnDispatch` mode). Returns how many
+    /// ran, including those run because a callback freed the client. Returns 0 at once when
+    /// another thread is dispatching or when called from a callback.
     pub fn dispatch(&self, max: u32) -> u32 {
         let s = &self.shared;
-        if s.mode != CallbackMode::OnDispatch || s.shutting_down.load(Ordering::Acquire) {
+        if s.mode != CallbackMode::OnDispatch || !s.life.is_running() {
             return 0;
         }
-        let Ok(_guard) = s.deliver.try_lock() else { return 0 };
+        let Ok(guard) = s.deliver.try_lock() else { return 0 };
         let budget = if max == 0 { lock(&s.events).queue.len() } else { max as usize };
-        let mut ran = 0u32;
-        while (ran as usize) < budget {
-            // Once free has begun on another thread, what is left runs there (the contract).
-            if s.shutting_down.load(Ordering::Acquire) && !s.free_requested.load(Ordering::Acquire) {
-                break;
-            }
+        let mut ran = 0usize;
+        while ran < budget && s.life.is_running() {
             let Some(ev) = lock(&s.events).queue.pop_front() else { break };
-            run_event(s, ev);
+            delivery::run_event(s, ev);
             ran += 1;
-            if s.free_requested.load(Ordering::Acquire) {
-                // The callback freed the client: what is left runs now, and counts.
-                ran = ran.saturating_add(u32::try_from(shutdown_locked(s)).unwrap_or(u32::MAX));
-                break;
-            }
         }
-        drop(_guard);
-        release_deferred(s);
-        ran
+        drop(guard);
+        // A callback may have freed the client: what is left runs now, and counts.
+        ran += s.finish_deferred();
+        u32::try_from(ran).unwrap_or(u32::MAX)
     }
 
     /// Frees the client's machinery: see `gsms_client_free`. Returns true when done. Called
     /// from inside one of this client's callbacks or hooks (log sink, token provider), it only
-    /// marks the client and returns false, waiting for nothing; whoever runs that callback or hook
-    /// finishes the job once it has returned (`finish_deferred_free`, see `defer_drop`).
+    /// moves the client to Deferred and returns false, waiting for nothing; whoever runs that
+    /// callback or hook finishes the job once it has returned (see `defer_drop`).
     pub fn shutdown(&self) -> bool {
         let s = &self.shared;
-        if inside_own_callback(s) {
-            mark_shutting_down(s);
-            s.free_requested.store(true, Ordering::Release);
+        if s.inside_own_callback() {
+            s.leave_running(Life::Deferred);
             return false;
         }
-        mark_shutting_down(s);
-        {
+        if !s.life.advance(Life::Deferred, Life::Closing) {
+            s.leave_running(Life::Closing);
+        }
+        if s.life.get() == Life::Closing {
             let _g = lock(&s.deliver);
-            shutdown_locked(s);
+            if s.life.get() == Life::Closing {
+                s.drain_locked();
+            }
         }
         if let Some((_, h)) = lock(&self.callback_thread).take() {
             if h.thread().id() != thread::current().id() {
                 let _ = h.join();
             }
         }
-        // Idle workers exit at once: wait (briefly) for them so they can be joined. Workers stuck
-        // in a request are not waited for: they own an Arc and exit when their request ends.
+        // Idle workers exit at once: wait (briefly) for them so they can be joined. Workers in a
+        // request were interrupted (their sockets shut down) and exit as soon as it returns; they
+        // own an Arc, so those not finished in time are left to exit by themselves.
         let deadline = Instant::now() + Duration::from_millis(50);
         let mut n = lock(&s.live_workers);
         while *n > s.busy_workers.load(Ordering::Acquire) {
@@ -391,8 +406,8 @@ impl Client {
         true
     }
 
-    /// After a deferred `shutdown`: keeps `what` (the caller's handle) alive until the running
-    /// callback has returned, then drops it on the runner's thread.
+    /// After a deferred `shutdown`: keeps `what` (the caller's handle) alive until the shutdown is
+    /// finished, then drops it on the thread that finished it.
     pub fn defer_drop(&self, what: Box<dyn Send>) {
         lock(&self.shared.deferred_drop).push(what);
     }
@@ -400,246 +415,8 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        if !self.shared.shutdown_done.load(Ordering::Acquire) {
+        if self.shared.life.is_running() {
             self.shutdown();
-        }
-    }
-}
-
-fn shutdown_result() -> ClusterResult {
-    ClusterResult { status: Status::Shutdown, error_message: "the client is being freed".into(), ..Default::default() }
-}
-
-/// True when this thread is running one of `s`'s completion or progress callbacks, or is inside
-/// its log sink or token provider.
-fn inside_own_callback(s: &Arc<Shared>) -> bool {
-    IN_CALLBACK.with(|c| c.get()) == Arc::as_ptr(s) || s.core.in_hook_on_this_thread()
-}
-
-/// After a free deferred from inside a callback or hook on this thread's call: once that call is
-/// over (and this thread is no longer inside any of the client's callbacks), finish the shutdown
-/// here: run the outstanding completions, stop the callback thread, release the handle.
-fn finish_deferred_free(s: &Arc<Shared>) {
-    if !s.free_requested.load(Ordering::Acquire) || s.shutdown_done.load(Ordering::Acquire) || inside_own_callback(s) {
-        return;
-    }
-    {
-        let _g = lock(&s.deliver);
-        shutdown_locked(s);
-    }
-    release_deferred(s);
-}
-
-/// Stops new work and completes every unfinished operation with `Shutdown` (queued, not run).
-fn mark_shutting_down(s: &Arc<Shared>) {
-    s.shutting_down.store(true, Ordering::Release);
-    let ops: Vec<Arc<OpInner>> = {
-        let mut live = lock(&s.live);
-        live.1 = true;
-        live.0.values().cloned().collect()
-    };
-    for op in ops {
-        complete(&op, shutdown_result());
-        op.cancel.cancel();
-    }
-    s.shutdown_token.cancel();
-    {
-        let mut j = lock(&s.jobs);
-        j.stop = true;
-        j.queue.clear();
-        j.delayed.clear();
-    }
-    s.jobs_cv.notify_all();
-    // Last, once every call has been told to stop (so an interrupted request reads as cancelled,
-    // not as a network error to retry): no user hook runs after this, requests in flight are
-    // interrupted.
-    s.core.close();
-}
-
-/// With the deliver lock held (or on the thread that holds it): runs every queued event, then
-/// stops the callback thread. Returns how many callbacks ran.
-fn shutdown_locked(s: &Arc<Shared>) -> usize {
-    if s.shutdown_done.swap(true, Ordering::AcqRel) {
-        return 0;
-    }
-    mark_shutting_down(s);
-    let mut ran = 0;
-    loop {
-        let Some(ev) = lock(&s.events).queue.pop_front() else { break };
-        run_event(s, ev);
-        ran += 1;
-    }
-    let mut ev = lock(&s.events);
-    ev.stop = true;
-    drop(ev);
-    s.events_cv.notify_all();
-    ran
-}
-
-/// Completes `op` once. Returns false when it was already complete (the outcome is discarded).
-fn complete(op: &Arc<OpInner>, result: ClusterResult) -> bool {
-    let Some(s) = op.shared.upgrade() else { return false };
-    {
-        let mut slot = lock(&op.slot);
-        if slot.done {
-            return false;
-        }
-        slot.done = true;
-        slot.status = result.status;
-        slot.result = Some(Arc::new(result));
-        // Pushed under the slot lock so no progress event can follow the completion.
-        if slot.on_done.is_some() || slot.on_progress.is_some() {
-            lock(&s.events).queue.push_back(Event::Done(Arc::clone(op)));
-        }
-    }
-    s.events_cv.notify_one();
-    lock(&s.live).0.remove(&op.id);
-    true
-}
-
-fn progress(op: &Arc<OpInner>, queued: &ClusterResult) {
-    let Some(s) = op.shared.upgrade() else { return };
-    {
-        let slot = lock(&op.slot);
-        if slot.done || slot.on_progress.is_none() {
-            return;
-        }
-        lock(&s.events).queue.push_back(Event::Progress(Arc::clone(op), Arc::new(queued.clone())));
-    }
-    s.events_cv.notify_one();
-}
-
-/// Runs one event's user callback with no lock held but `deliver`.
-fn run_event(s: &Arc<Shared>, ev: Event) {
-    let prev = IN_CALLBACK.with(|c| c.replace(Arc::as_ptr(s)));
-    match ev {
-        Event::Progress(op, r) => {
-            let cb = lock(&op.slot).on_progress.take();
-            if let Some(mut cb) = cb {
-                let _ = catch_unwind(AssertUnwindSafe(|| cb(&r)));
-                let mut slot = lock(&op.slot);
-                if !slot.done {
-                    slot.on_progress = Some(cb);
-                }
-            }
-        }
-        Event::Done(op) => {
-            let (cb, status, result) = {
-                let mut slot = lock(&op.slot);
-                slot.on_progress = None;
-                (slot.on_done.take(), slot.status, slot.result.clone())
-            };
-            if let Some(cb) = cb {
-                let _ = catch_unwind(AssertUnwindSafe(|| cb(status, result.as_ref())));
-            }
-        }
-    }
-    IN_CALLBACK.with(|c| c.set(prev));
-}
-
-fn next_job(s: &Shared) -> Option<Job> {
-    let mut j = lock(&s.jobs);
-    loop {
-        if j.stop {
-            return None;
-        }
-        let now = Instant::now();
-        while j.delayed.peek().is_some_and(|d| d.due <= now) {
-            let d = j.delayed.pop().expect("peeked");
-            j.queue.push_back(d.job);
-        }
-        if let Some(job) = j.queue.pop_front() {
-            return Some(job);
-        }
-        j = match j.delayed.peek().map(|d| d.due) {
-            Some(due) => {
-                s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
-            }
-            None => s.jobs_cv.wait(j).unwrap_or_else(|e| e.into_inner()),
-        };
-    }
-}
-
-fn worker_loop(s: Arc<Shared>) {
-    while let Some(mut job) = next_job(&s) {
-        if lock(&job.op.slot).done {
-            continue; // cancelled before it started (or before its next poll)
-        }
-        s.busy_workers.fetch_add(1, Ordering::Relaxed);
-        let op = Arc::clone(&job.op);
-        let run = catch_unwind(AssertUnwindSafe(|| {
-            let mut on_progress = |r: &ClusterResult| progress(&op, r);
-            let mut opts =
-                CallOptions { deadline: job.deadline, cancel: Some(&op.cancel), on_progress: Some(&mut on_progress) };
-            match job.kind {
-                Kind::Create => {
-                    job.result = s.core.create_cluster(&job.req, &mut opts);
-                    Step::Done
-                }
-                Kind::Allocate => s.core.allocate_step(&job.req, &mut opts, &mut job.result),
-            }
-        }));
-        s.busy_workers.fetch_sub(1, Ordering::Relaxed);
-        match run {
-            Ok(Step::PollAfter(wait)) => {
-                let mut j = lock(&s.jobs);
-                if !j.stop {
-                    j.seq += 1;
-                    let seq = j.seq;
-                    j.delayed.push(Delayed { due: Instant::now() + wait, seq, job });
-                    drop(j);
-                    // Another worker may be waiting for an earlier time: let it re-check.
-                    s.jobs_cv.notify_one();
-                }
-            }
-            Ok(Step::Done) => {
-                let result = std::mem::take(&mut job.result);
-                complete(&job.op, result);
-            }
-            Err(_) => {
-                complete(
-                    &job.op,
-                    ClusterResult {
-                        status: Status::Internal,
-                        error_message: "internal error: a panic was caught in a worker".into(),
-                        ..Default::default()
-                    },
-                );
-            }
-        }
-        // A hook of this job (token provider, log sink) may have freed the client.
-        finish_deferred_free(&s);
-    }
-    let mut n = lock(&s.live_workers);
-    *n -= 1;
-    drop(n);
-    s.workers_cv.notify_all();
-}
-
-fn callback_loop(s: Arc<Shared>) {
-    loop {
-        {
-            let mut ev = lock(&s.events);
-            while ev.queue.is_empty() && !ev.stop {
-                ev = s.events_cv.wait(ev).unwrap_or_else(|e| e.into_inner());
-            }
-            if ev.stop {
-                return;
-            }
-        }
-        let _g = lock(&s.deliver);
-        // Once shutdown has begun, the thread calling free runs what is left (on its own thread,
-        // as the contract says); this thread only finishes the callback it had started.
-        if s.shutting_down.load(Ordering::Acquire) {
-            return;
-        }
-        let Some(ev) = lock(&s.events).queue.pop_front() else { continue };
-        run_event(&s, ev);
-        if s.free_requested.load(Ordering::Acquire) {
-            shutdown_locked(&s);
-            drop(_g);
-            release_deferred(&s);
-            return;
         }
     }
 }
@@ -650,22 +427,58 @@ fn release_deferred(s: &Shared) {
     drop(v);
 }
 
-impl Operation {
+fn cancel_op(op: &Arc<OpInner>) {
+    delivery::complete_failed(op, Status::Cancelled, "cancelled by the caller");
+    op.cancel.cancel();
+}
+
+impl<T: HasInfo> Operation<T> {
     /// Completes the operation with `Cancelled` now (delivered later, never inside this call).
     /// A no-op once it has completed.
     pub fn cancel(&self) {
-        let partial = ClusterResult {
-            status: Status::Cancelled,
-            error_message: "cancelled by the caller".into(),
-            ..Default::default()
-        };
-        complete(&self.op, partial);
-        self.op.cancel.cancel();
+        cancel_op(&self.op);
     }
 
     /// `None` while running; then the final status and result.
-    pub fn take_result(&self) -> Option<(Status, Option<Arc<ClusterResult>>)> {
+    pub fn take_result(&self) -> Option<(Status, Option<Arc<T>>)> {
         let slot = lock(&self.op.slot);
-        slot.done.then(|| (slot.status, slot.result.clone()))
+        slot.done.then(|| (slot.status, slot.result.clone().and_then(|r| r.downcast::<T>().ok())))
+    }
+
+    /// The operation, whatever its result type (for handles that serve every call).
+    pub fn erase(self) -> AnyOperation {
+        AnyOperation { op: self.op }
+    }
+}
+
+/// What `take_result` found.
+pub enum Taken<T> {
+    Pending,
+    Done(Status, Option<Arc<T>>),
+    /// The operation's result is not a `T`.
+    WrongKind,
+}
+
+impl AnyOperation {
+    pub fn cancel(&self) {
+        cancel_op(&self.op);
+    }
+
+    /// As [`Operation::take_result`], for a result type named by the caller.
+    pub fn take_result<T: HasInfo>(&self) -> Taken<T> {
+        let slot = lock(&self.op.slot);
+        if !slot.done {
+            return Taken::Pending;
+        }
+        match slot.result.clone().map(|r| r.downcast::<T>()) {
+            None => Taken::Done(slot.status, None),
+            Some(Ok(r)) => Taken::Done(slot.status, Some(r)),
+            Some(Err(_)) => Taken::WrongKind,
+        }
+    }
+
+    /// True when this operation's result is a `T` (it may still be running).
+    pub fn is_kind<T: HasInfo>(&self) -> bool {
+        self.op.kind == std::any::TypeId::of::<T>()
     }
 }

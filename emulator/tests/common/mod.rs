@@ -111,6 +111,12 @@ impl Client {
         Some(Resp { status, headers, body })
     }
 
+    /// Reads the head of an answer to HEAD (no body follows) and returns its status.
+    pub fn read_head_status(&mut self) -> u16 {
+        let head = self.read_interim();
+        head.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
     /// Reads an interim head (like `100 Continue`) and returns its status line.
     pub fn read_interim(&mut self) -> String {
         loop {
@@ -138,6 +144,13 @@ pub fn request(emu: &Emulator, method: &str, path: &str, headers: &[(&str, &str)
     c.read().expect("a response")
 }
 
+/// A HEAD request on a fresh connection; its status.
+pub fn head(emu: &Emulator, path: &str) -> u16 {
+    let mut c = Client::connect(emu);
+    c.send("HEAD", path, &[], b"");
+    c.read_head_status()
+}
+
 /// A well-formed allocation request.
 pub fn allocate(emu: &Emulator, title: u32, session_name: &str) -> Resp {
     let body = serde_json::json!({ "sessionId": session(session_name) }).to_string();
@@ -152,4 +165,105 @@ pub fn post_json(emu: &Emulator, title: u32, auth: &str, body: &str) -> Resp {
         &[("x-xbl-contract-version", "1"), ("Authorization", auth), ("Content-Type", "application/json")],
         body.as_bytes(),
     )
+}
+
+/// The contract version of each call's path, as the emulator expects it.
+pub fn contract_for(path: &str) -> &'static str {
+    if path.ends_with("/inlineclusters") {
+        "2"
+    } else if path.ends_with("/status") {
+        "6"
+    } else if path.ends_with("/sessionhosts") || path.ends_with("/allocationStatus") {
+        "8"
+    } else {
+        "1"
+    }
+}
+
+/// A well-formed call: the path's contract version, AUTH, and for a POST a JSON body.
+pub fn call(emu: &Emulator, method: &str, path: &str, body: &str) -> Resp {
+    let mut headers = vec![("x-xbl-contract-version", contract_for(path)), ("Authorization", AUTH)];
+    if method == "POST" {
+        headers.push(("Content-Type", "application/json"));
+    }
+    request(emu, method, path, &headers, body.as_bytes())
+}
+
+/// An admin request with a JSON body; its answer.
+pub fn admin(emu: &Emulator, method: &str, path: &str, body: &str) -> Resp {
+    request(emu, method, path, &[("Content-Type", "application/json")], body.as_bytes())
+}
+
+/// `/_emulator/state`.
+pub fn state(emu: &Emulator) -> Value {
+    let r = request(emu, "GET", "/_emulator/state", &[], b"");
+    assert_eq!(r.status, 200);
+    r.json()
+}
+
+/// An inline-clusters body for a ticket.
+pub fn inline_body(ticket: &str, location: &str, abort: bool) -> String {
+    let mut v = serde_json::json!({
+        "serviceConfigId": "00000000-0000-0000-0000-000000000000",
+        "sandboxId": "XDKS.1",
+        "ticketId": ticket,
+        "gsiSetId": "9c4a1d7e-0000-4000-8000-00000000c001",
+        "gameVariantId": "3b0e7f52-0000-4000-8000-00000000b001",
+        "location": location,
+        "maxAllowedPlayers": 8,
+    });
+    if abort {
+        v["abortIfQueued"] = serde_json::json!(true);
+    }
+    v.to_string()
+}
+
+pub fn inline(emu: &Emulator, title: u32, ticket: &str) -> Resp {
+    call(emu, "POST", &format!("/titles/{title}/inlineclusters"), &inline_body(ticket, "EmulatedWest", false))
+}
+
+pub fn ticket_status(emu: &Emulator, title: u32, ticket: &str) -> Resp {
+    call(emu, "GET", &format!("/titles/{title}/tickets/{ticket}/status"), "")
+}
+
+/// A session-hosts body.
+pub fn session_host_body(session: &str, locations: &[&str]) -> String {
+    serde_json::json!({"sessionId": session, "cloudGameId": "9c4a1d7e-0000-4000-8000-00000000c001", "locations": locations})
+        .to_string()
+}
+
+pub fn session_host(emu: &Emulator, title: u32, session: &str) -> Resp {
+    call(emu, "POST", &format!("/titles/{title}/sessionhosts"), &session_host_body(session, &["EmulatedWest"]))
+}
+
+pub fn allocation_status(emu: &Emulator, title: u32, session: &str) -> Resp {
+    call(emu, "GET", &format!("/titles/{title}/sessions/{session}/allocationStatus"), "")
+}
+
+/// One well-formed request per call: (name, method, path, body).
+pub fn every_call(title: u32) -> Vec<(&'static str, &'static str, String, String)> {
+    vec![
+        (
+            "clusters",
+            "POST",
+            format!("/titles/{title}/clusters"),
+            serde_json::json!({"sessionId": session("every")}).to_string(),
+        ),
+        (
+            "inlineClusters",
+            "POST",
+            format!("/titles/{title}/inlineclusters"),
+            inline_body("every", "EmulatedWest", false),
+        ),
+        ("ticketStatus", "GET", format!("/titles/{title}/tickets/every/status"), String::new()),
+        ("variants", "POST", format!("/titles/{title}/variants"), r#"{"locale":"en-us","tags":[]}"#.to_string()),
+        ("qosServers", "GET", "/xplatqosservers".to_string(), String::new()),
+        (
+            "sessionHosts",
+            "POST",
+            format!("/titles/{title}/sessionhosts"),
+            session_host_body("every", &["EmulatedWest"]),
+        ),
+        ("allocationStatus", "GET", format!("/titles/{title}/sessions/every/allocationStatus"), String::new()),
+    ]
 }

@@ -1,0 +1,208 @@
+//! Calls as state machines of exchanges, and the one generic follower.
+//!
+//! A [`Call`] runs one exchange per [`Call::step`] (retries included) and says whether it is
+//! [`Step::Done`] or wants to come back after a while ([`Step::PollAfter`]). [`step`] applies the
+//! rules every following call shares (poll floor and cap, deadline, logging); [`run`] drives a call
+//! to the end on the caller's thread. The async runtime drives the same calls on its workers and
+//! timers, so blocking and async calls cannot drift apart.
+
+use std::time::{Duration, Instant};
+
+use super::client::{CallOptions, Client};
+use super::config::LogLevel;
+use super::error::Status;
+use super::exchange::{Endpoint, HasInfo};
+use super::wire;
+
+/// Smallest wait between two polls, whatever the service says.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Largest wait between two polls: a broken answer (say 4294967295 ms) must not park an
+/// allocation for weeks when the caller gave no deadline. Five times the peer's recorded 60 s.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How long to wait before the next poll, given the service's `pollIntervalMilliseconds`.
+pub fn poll_wait(poll_interval_ms: u32) -> Duration {
+    Duration::from_millis(poll_interval_ms.into()).clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL)
+}
+
+/// What a call does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Done,
+    /// Come back after this long (the service's interval; [`step`] floors and caps it).
+    PollAfter(Duration),
+}
+
+/// A call: one or more exchanges producing one result.
+pub trait Call: Send + 'static {
+    type Output: HasInfo;
+    /// Runs one exchange (with its retries), updating the result.
+    fn step(&mut self, client: &Client, opts: &CallOptions<'_>) -> Step;
+    /// The result so far (progress callbacks see it after a `PollAfter`; the final one after `Done`).
+    fn result(&self) -> &Self::Output;
+    fn result_mut(&mut self) -> &mut Self::Output;
+    /// For log lines: what is being followed.
+    fn describe(&self) -> String;
+}
+
+/// One step of `call` with the shared following rules: the wait is floored at 100 ms and capped
+/// at 300 s, and a poll that would come after the deadline ends the call now with `Timeout`.
+pub fn step<C: Call + ?Sized>(call: &mut C, client: &Client, opts: &CallOptions<'_>) -> Step {
+    match call.step(client, opts) {
+        Step::Done => Step::Done,
+        Step::PollAfter(asked) => {
+            let wait = asked.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL);
+            if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+                let what = call.describe();
+                let info = call.result_mut().info_mut();
+                let msg = format!(
+                    "still waiting after {} attempts; the next poll (in {} ms) would come after the deadline",
+                    info.attempts,
+                    wait.as_millis()
+                );
+                info.fail(Status::Timeout, msg);
+                client.log(LogLevel::Warn, || format!("{what}: {}", call.result().info().error_message));
+                return Step::Done;
+            }
+            client.log(LogLevel::Info, || {
+                format!(
+                    "{}: not final yet; polling again in {} ms (correlation id {})",
+                    call.describe(),
+                    wait.as_millis(),
+                    call.result().info().correlation_id
+                )
+            });
+            Step::PollAfter(wait)
+        }
+    }
+}
+
+/// Runs `call` to the end on this thread (sleeping between polls, waking early on cancel).
+pub fn run<C: Call>(call: C, client: &Client, opts: &CallOptions<'_>) -> C::Output {
+    run_with_progress(call, client, opts, &mut |_| {})
+}
+
+/// As [`run`], calling `on_progress` with the result so far each time the call waits to poll.
+pub fn run_with_progress<C: Call>(
+    mut call: C,
+    client: &Client,
+    opts: &CallOptions<'_>,
+    on_progress: &mut dyn FnMut(&C::Output),
+) -> C::Output {
+    loop {
+        match step(&mut call, client, opts) {
+            Step::Done => break,
+            Step::PollAfter(wait) => {
+                on_progress(call.result());
+                let cancelled = match opts.cancel {
+                    Some(c) => c.sleep(wait),
+                    None => {
+                        std::thread::sleep(wait);
+                        false
+                    }
+                };
+                if cancelled {
+                    call.result_mut().info_mut().fail(Status::Cancelled, "cancelled while waiting to poll");
+                    break;
+                }
+            }
+        }
+    }
+    std::mem::take(call.result_mut())
+}
+
+/// A result type decoded from a 2xx body.
+pub trait Decode: HasInfo {
+    fn decode(body: &[u8]) -> Result<Self, String>;
+}
+
+/// Sends `ep` and decodes its 2xx answer into `out` (keeping `out`'s info: attempts accumulate
+/// over the exchanges of one call). On a non-2xx or a transport failure, `out`'s own fields are
+/// kept and its info says what happened; on a body that is not the documented JSON, `Protocol`.
+pub fn exchange<T: Decode>(client: &Client, ep: &Endpoint, opts: &CallOptions<'_>, out: &mut T) {
+    let Some(body) = client.send(ep, opts, out.info_mut()) else { return };
+    match T::decode(&body.bytes) {
+        Ok(mut fresh) => {
+            let mut info = std::mem::take(out.info_mut());
+            info.raw_json = body.into_text();
+            *fresh.info_mut() = info;
+            *out = fresh;
+        }
+        Err(msg) => {
+            let info = out.info_mut();
+            info.raw_json = body.into_text();
+            let status = info.http_status;
+            info.fail(Status::Protocol, format!("HTTP {status}: {msg}"));
+            client.log(LogLevel::Error, || format!("{} {}: {}", ep.method.as_str(), ep.path, info.error_message));
+        }
+    }
+}
+
+/// Text of a body that may not be UTF-8 (NUL replaced: it reaches C as a C string).
+pub fn lossy_text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).replace('\0', "\u{FFFD}")
+}
+
+/// A call of one exchange (with its retries): most calls are this.
+pub struct Once<T: Decode> {
+    /// `None`: the call failed before anything could be sent (its result says why).
+    endpoint: Option<Endpoint>,
+    out: T,
+}
+
+impl<T: Decode> Once<T> {
+    pub fn new(endpoint: Endpoint) -> Self {
+        Once { endpoint: Some(endpoint), out: T::default() }
+    }
+
+    /// A call that ends at once with `status` (invalid arguments found when it was built).
+    pub fn failed(status: Status, message: impl Into<String>) -> Self {
+        Once { endpoint: None, out: T::failure(status, message) }
+    }
+
+    /// `Ok(endpoint)` or a call failed with InvalidArgument.
+    pub fn checked(endpoint: Result<Endpoint, super::error::InvalidArgument>) -> Self {
+        match endpoint {
+            Ok(e) => Once::new(e),
+            Err(e) => Once::failed(Status::InvalidArgument, e.0),
+        }
+    }
+}
+
+impl<T: Decode> Call for Once<T> {
+    type Output = T;
+    fn step(&mut self, client: &Client, opts: &CallOptions<'_>) -> Step {
+        if let Some(ep) = &self.endpoint {
+            exchange(client, ep, opts, &mut self.out);
+        }
+        Step::Done
+    }
+    fn result(&self) -> &T {
+        &self.out
+    }
+    fn result_mut(&mut self) -> &mut T {
+        &mut self.out
+    }
+    fn describe(&self) -> String {
+        self.endpoint.as_ref().map_or_else(String::new, |e| format!("{} {}", e.method.as_str(), e.path))
+    }
+}
+
+/// Decodes with the wire rules (used by `impl Decode` of result types that derive Deserialize).
+pub fn decode_json<T: HasInfo + for<'de> serde::Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    wire::decode(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_waits_are_floored_and_capped() {
+        assert_eq!(poll_wait(0), MIN_POLL_INTERVAL);
+        assert_eq!(poll_wait(99), MIN_POLL_INTERVAL);
+        assert_eq!(poll_wait(1000), Duration::from_millis(1000));
+        assert_eq!(poll_wait(60_000), Duration::from_secs(60));
+        assert_eq!(poll_wait(u32::MAX), MAX_POLL_INTERVAL);
+    }
+}

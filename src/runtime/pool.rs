@@ -1,0 +1,129 @@
+//! Worker threads and their jobs: a FIFO of jobs ready to run, and a due-time heap of jobs
+//! waiting for their next poll (a following call holds no worker while it waits).
+
+use std::collections::{BinaryHeap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::delivery::{self, OpInner};
+use super::task::Task;
+use super::{lock, Shared};
+use crate::core::{CallOptions, Status, Step};
+
+pub(crate) struct Job {
+    pub op: Arc<OpInner>,
+    pub task: Box<dyn Task>,
+    pub deadline: Option<Instant>,
+}
+
+/// A job waiting for its time, ordered by due time (earliest first).
+struct Delayed {
+    due: Instant,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, o: &Self) -> bool {
+        (self.due, self.seq) == (o.due, o.seq)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Reversed: BinaryHeap is a max-heap and the earliest due must come first.
+        (o.due, o.seq).cmp(&(self.due, self.seq))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Jobs {
+    queue: VecDeque<Job>,
+    delayed: BinaryHeap<Delayed>,
+    seq: u64,
+}
+
+impl Jobs {
+    pub fn push(&mut self, job: Job) {
+        self.queue.push_back(job);
+    }
+
+    /// Drops every job (the client is stopping: their operations were completed already).
+    pub fn clear(&mut self) {
+        self.queue.clear();
+        self.delayed.clear();
+    }
+}
+
+/// The next job to run; `None` once the client stops running.
+fn next_job(s: &Shared) -> Option<Job> {
+    let mut j = lock(&s.jobs);
+    loop {
+        if !s.life.is_running() {
+            return None;
+        }
+        let now = Instant::now();
+        while j.delayed.peek().is_some_and(|d| d.due <= now) {
+            let d = j.delayed.pop().expect("peeked");
+            j.queue.push_back(d.job);
+        }
+        if let Some(job) = j.queue.pop_front() {
+            return Some(job);
+        }
+        j = match j.delayed.peek().map(|d| d.due) {
+            Some(due) => {
+                s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
+            }
+            None => s.jobs_cv.wait(j).unwrap_or_else(|e| e.into_inner()),
+        };
+    }
+}
+
+pub(crate) fn worker_loop(s: Arc<Shared>) {
+    while let Some(mut job) = next_job(&s) {
+        if lock(&job.op.slot).done {
+            continue; // cancelled before it started (or before its next poll)
+        }
+        s.busy_workers.fetch_add(1, Ordering::Relaxed);
+        let op = Arc::clone(&job.op);
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            let opts = CallOptions { deadline: job.deadline, cancel: Some(&op.cancel) };
+            job.task.step(&s.core, &opts)
+        }));
+        s.busy_workers.fetch_sub(1, Ordering::Relaxed);
+        match run {
+            Ok(Step::PollAfter(wait)) => {
+                delivery::progress(&job.op, || job.task.snapshot());
+                let mut j = lock(&s.jobs);
+                if s.life.is_running() {
+                    j.seq += 1;
+                    let seq = j.seq;
+                    j.delayed.push(Delayed { due: Instant::now() + wait, seq, job });
+                    drop(j);
+                    // Another worker may be waiting for an earlier time: let it re-check.
+                    s.jobs_cv.notify_one();
+                }
+            }
+            Ok(Step::Done) => {
+                let (status, result) = job.task.finish();
+                delivery::complete(&job.op, status, result);
+            }
+            Err(_) => {
+                delivery::complete_failed(&job.op, Status::Internal, "internal error: a panic was caught in a worker");
+            }
+        }
+        // A hook of this job (token provider, log sink) may have freed the client.
+        s.finish_deferred();
+    }
+    let mut n = lock(&s.live_workers);
+    *n -= 1;
+    drop(n);
+    s.workers_cv.notify_all();
+}
