@@ -116,7 +116,9 @@ need_windows_dotnet() {
 wine_prefix() {
   export WINEPREFIX="$ROOT/target/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
   if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    # wineboot returns before the wineserver has written the registry: wait for it to exit.
     wineboot --init >"$ROOT/target/wineboot.log" 2>&1
+    wineserver -w >>"$ROOT/target/wineboot.log" 2>&1
     [ -f "$WINEPREFIX/system.reg" ] || { echo "wineboot could not create $WINEPREFIX:"; cat "$ROOT/target/wineboot.log"; return 1; } >&2
   fi
   local dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
