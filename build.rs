@@ -15,6 +15,11 @@ fn main() {
     if os == "linux" || os == "android" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libgsms.so");
     }
+    // The same on Apple platforms: an install name found through the program's rpath, not the
+    // build directory (which the linker would record otherwise).
+    if os == "macos" || os == "ios" {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/libgsms.dylib");
+    }
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bindings = match cbindgen::Builder::new().with_crate(&crate_dir).with_config(config).generate() {

@@ -12,12 +12,20 @@
 #   <prefix>/lib/cmake/gsms/gsmsConfig.cmake, headers in <prefix>/include, libraries in <prefix>/lib.
 #
 # Targets:
-#   gsms::gsms_shared  the shared library (libgsms.so / libgsms.dylib / gsms.dll + gsms.dll.lib)
-#   gsms::gsms_static  the static library (libgsms.a / gsms.lib) and the system libraries it needs
+#   gsms::gsms_shared  the shared library (libgsms.so / libgsms.dylib / gsms.dll with its import
+#                      library)
+#   gsms::gsms_static  the static library and the system libraries it needs
 #   gsms::gsms         gsms_shared, or gsms_static when GSMS_USE_STATIC_LIBS is ON (or when only
 #                      the static library exists)
-# Every target puts include/gsms.h and the C++ layer gsms.hpp on the include path.
-# GSMS_INCLUDE_DIRS, GSMS_LIBRARY and gsms_VERSION are set as well.
+# Every target puts include/gsms.h and the C++ layer gsms.hpp on the include path, and requires
+# C++17 of C++ code that links it (compile feature cxx_std_17: CMake raises the standard, or says
+# the compiler cannot); C code is unaffected. GSMS_INCLUDE_DIRS, GSMS_LIBRARY and gsms_VERSION
+# are set as well.
+#
+# Windows file names. Source tree: cargo's names (MSVC target: gsms.dll, import library
+# gsms.dll.lib, static gsms.lib; GNU target: gsms.dll, libgsms.dll.a, libgsms.a). Installed
+# prefix and the SDK archives: bin/gsms.dll; lib/gsms.lib, the import library for MSVC;
+# lib/libgsms.dll.a and lib/libgsms.a for MinGW; lib/gsms_static.lib when built with MSVC.
 
 cmake_minimum_required(VERSION 3.14)
 
@@ -50,8 +58,16 @@ endif()
 
 if(WIN32)
   set(_gsms_shared_name "gsms.dll")
-  set(_gsms_implib_name "gsms.dll.lib")
-  set(_gsms_static_name "gsms.lib")
+  if(MINGW)
+    set(_gsms_implib_name "libgsms.dll.a")
+    set(_gsms_static_name "libgsms.a")
+  elseif(_gsms_prefix)
+    set(_gsms_implib_name "gsms.lib")
+    set(_gsms_static_name "gsms_static.lib")
+  else()
+    set(_gsms_implib_name "gsms.dll.lib")
+    set(_gsms_static_name "gsms.lib")
+  endif()
 elseif(APPLE)
   set(_gsms_shared_name "libgsms.dylib")
   set(_gsms_static_name "libgsms.a")
@@ -87,7 +103,8 @@ if(EXISTS "${_gsms_shared_path}")
   add_library(gsms::gsms_shared SHARED IMPORTED)
   set_target_properties(gsms::gsms_shared PROPERTIES
     IMPORTED_LOCATION "${_gsms_shared_path}"
-    INTERFACE_INCLUDE_DIRECTORIES "${_gsms_include_dirs}")
+    INTERFACE_INCLUDE_DIRECTORIES "${_gsms_include_dirs}"
+    INTERFACE_COMPILE_FEATURES cxx_std_17)
   if(WIN32)
     set_target_properties(gsms::gsms_shared PROPERTIES IMPORTED_IMPLIB "${_gsms_dir}/${_gsms_implib_name}")
   elseif(NOT APPLE)
@@ -101,15 +118,16 @@ if(EXISTS "${_gsms_dir}/${_gsms_static_name}")
   add_library(gsms::gsms_static STATIC IMPORTED)
   set_target_properties(gsms::gsms_static PROPERTIES
     IMPORTED_LOCATION "${_gsms_dir}/${_gsms_static_name}"
-    INTERFACE_INCLUDE_DIRECTORIES "${_gsms_include_dirs}")
+    INTERFACE_INCLUDE_DIRECTORIES "${_gsms_include_dirs}"
+    INTERFACE_COMPILE_FEATURES cxx_std_17)
   # What a Rust staticlib needs from the system (`rustc --print native-static-libs`).
   if(WIN32)
-    set(_gsms_sys ws2_32 userenv ntdll bcrypt advapi32 kernel32)
+    set(_gsms_sys ws2_32 bcrypt advapi32 kernel32 ntdll userenv dbghelp)
   elseif(APPLE)
-    set(_gsms_sys "-framework CoreFoundation" "-framework Security" System c m)
+    set(_gsms_sys iconv System c m)
   else()
     find_package(Threads REQUIRED)
-    set(_gsms_sys Threads::Threads ${CMAKE_DL_LIBS} m)
+    set(_gsms_sys Threads::Threads ${CMAKE_DL_LIBS} gcc_s util rt m)
   endif()
   set_target_properties(gsms::gsms_static PROPERTIES INTERFACE_LINK_LIBRARIES "${_gsms_sys}")
 endif()

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Copies the built libgsms (and gsms.h) into the Unity package or the Unreal plugin, in the layout
-# their .meta files / Build.cs expect. Stages whatever has been built; says what is missing.
+# Puts the built libgsms where the engine integrations expect it. Stages whatever has been built;
+# says what is missing.
 #
-#   samples/stage_native_libs.sh unity|unreal [--profile release|debug] [--dest DIR]
+#   samples/stage_native_libs.sh unity  [--profile release|debug] [--dest DIR]
+#       assembles the Unity package in DIR (default target/unity/com.libgsms.gsms): samples/unity,
+#       the C# layer from bindings/csharp, the native plugins, and their .meta files with import
+#       settings (scripts/package.py unity). Then: Package Manager > Add package from disk >
+#       DIR/package.json. scripts/package.sh makes the tarball of the same package.
+#   samples/stage_native_libs.sh unreal [--profile release|debug] [--dest DIR]
+#       copies gsms.h and the libraries into the plugin (default samples/unreal/Gsms):
+#       Source/ThirdParty/GsmsLibrary/include/gsms.h and Binaries/ThirdParty/GsmsLibrary/<Platform>/,
+#       the one folder per platform GsmsLibrary.Build.cs links and stages from.
 #
-# Build first, per platform (cross targets need their toolchains: MSVC, Xcode, the Android NDK):
-#   cargo build --release                                   # this host (Linux x86_64 here)
-#   cargo build --release --target x86_64-pc-windows-msvc
-#   cargo build --release --target aarch64-apple-darwin && cargo build --release --target x86_64-apple-darwin
-#   cargo build --release --target aarch64-linux-android
-#   cargo build --release --target aarch64-apple-ios
-# --dest defaults to samples/unity or samples/unreal/Gsms/Source/ThirdParty/GsmsLibrary.
+# Build first (scripts/platforms.sh builds the first four the way the release packages do):
+#   cargo build --release                                           # this host, Linux x86_64 here
+#   cargo rustc --release --lib -p gsms --crate-type cdylib,staticlib --target TRIPLE, TRIPLE one of
+#     x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu, x86_64-pc-windows-gnu (then gsms.lib:
+#     scripts/platforms.sh), aarch64-apple-darwin; with their toolchains: x86_64-pc-windows-msvc,
+#     x86_64-apple-darwin, aarch64-linux-android (Android NDK), aarch64-apple-ios (Xcode)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 engine=${1:-}
@@ -26,51 +33,77 @@ while [ $# -gt 0 ]; do
 done
 T="$ROOT/target"
 
-# stage SOURCE DESTINATION: copies when built, else reports it.
-stage() {
-  if [ -f "$1" ]; then
-    mkdir -p "$(dirname "$2")"
-    cp "$1" "$2"
-    echo "staged  ${2#"$dest"/}"
-  else
-    echo "missing ${1#"$ROOT"/} (not built)"
-  fi
+# first_built FILE...: the first that exists (nothing when none does).
+first_built() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] && { echo "$f"; return 0; }
+  done
+  return 0
 }
+# The library of each platform: the cross-target directory, else (this host) target/<profile>.
+linux_x64=$(first_built "$T/x86_64-unknown-linux-gnu/$profile/libgsms.so" "$T/$profile/libgsms.so")
+linux_arm64=$(first_built "$T/aarch64-unknown-linux-gnu/$profile/libgsms.so")
+win_dll=$(first_built "$T/x86_64-pc-windows-gnu/$profile/gsms.dll" "$T/x86_64-pc-windows-msvc/$profile/gsms.dll")
+win_implib=""
+[ -n "$win_dll" ] && win_implib=$(first_built "$(dirname "$win_dll")/gsms.lib" "$(dirname "$win_dll")/gsms.dll.lib")
+case "$win_implib" in */gsms.lib) [ -f "$(dirname "$win_implib")/gsms.dll.lib" ] && win_implib="$(dirname "$win_implib")/gsms.dll.lib" ;; esac
+mac_arm=$(first_built "$T/aarch64-apple-darwin/$profile/libgsms.dylib")
+mac_x64=$(first_built "$T/x86_64-apple-darwin/$profile/libgsms.dylib")
+android=$(first_built "$T/aarch64-linux-android/$profile/libgsms.so")
+ios=$(first_built "$T/aarch64-apple-ios/$profile/libgsms.a")
 
-# macOS wants one universal dylib.
-stage_mac() {
-  local arm="$T/aarch64-apple-darwin/$profile/libgsms.dylib" x64="$T/x86_64-apple-darwin/$profile/libgsms.dylib"
-  if [ -f "$arm" ] && [ -f "$x64" ] && command -v lipo >/dev/null 2>&1; then
-    mkdir -p "$(dirname "$1")"
-    lipo -create "$arm" "$x64" -output "$1"
-    echo "staged  ${1#"$dest"/} (universal)"
-  elif [ -f "$arm" ]; then
-    stage "$arm" "$1"
+missing() { echo "missing $1 (not built)"; }
+
+# mac_dylib OUT: one universal dylib when both are built (lipo), else the one there is.
+mac_dylib() {
+  local lipo
+  lipo=$(command -v lipo || command -v llvm-lipo || true)
+  if [ -n "$mac_arm" ] && [ -n "$mac_x64" ] && [ -n "$lipo" ]; then
+    "$lipo" -create "$mac_arm" "$mac_x64" -output "$1" && echo "$1"
   else
-    stage "$x64" "$1"
+    first_built "$mac_arm" "$mac_x64"
   fi
+  return 0
 }
 
 case "$engine" in
   unity)
-    dest=${dest:-"$ROOT/samples/unity"}
-    # The package's C# layer is bindings/csharp (one source of truth; the .meta files stay here).
-    for f in "$ROOT"/bindings/csharp/*.cs; do stage "$f" "$dest/Runtime/$(basename "$f")"; done
-    stage "$T/$profile/libgsms.so" "$dest/Plugins/Linux/x86_64/libgsms.so"
-    stage "$T/x86_64-pc-windows-msvc/$profile/gsms.dll" "$dest/Plugins/Windows/x86_64/gsms.dll"
-    stage_mac "$dest/Plugins/macOS/libgsms.dylib"
-    stage "$T/aarch64-linux-android/$profile/libgsms.so" "$dest/Plugins/Android/arm64-v8a/libgsms.so"
-    stage "$T/aarch64-apple-ios/$profile/libgsms.a" "$dest/Plugins/iOS/libgsms.a"
+    dest=${dest:-"$T/unity/com.libgsms.gsms"}
+    args=()
+    [ -n "$linux_x64" ] && args+=(--native "linux-x64=$linux_x64") || missing "Linux x86_64 libgsms.so"
+    [ -n "$linux_arm64" ] && args+=(--native "linux-arm64=$linux_arm64") || missing "Linux arm64 libgsms.so"
+    [ -n "$win_dll" ] && args+=(--native "windows-x64=$win_dll") || missing "Windows gsms.dll"
+    mkdir -p "$T/unity"
+    mac=$(mac_dylib "$T/unity/libgsms.dylib")
+    [ -n "$mac" ] && args+=(--native "macos-arm64=$mac") || missing "macOS libgsms.dylib"
+    [ -n "$android" ] && args+=(--native "android-arm64=$android") || missing "Android arm64 libgsms.so"
+    [ -n "$ios" ] && args+=(--native "ios-arm64=$ios") || missing "iOS libgsms.a"
+    python3 "$ROOT/scripts/package.py" unity --out "$dest" "${args[@]}" >/dev/null
+    (cd "$dest" && find . -type f ! -name '*.meta' | sort | sed 's|^\./|staged  |')
     ;;
   unreal)
-    dest=${dest:-"$ROOT/samples/unreal/Gsms/Source/ThirdParty/GsmsLibrary"}
-    stage "$ROOT/include/gsms.h" "$dest/include/gsms.h"
-    stage "$T/$profile/libgsms.so" "$dest/lib/Linux/libgsms.so"
-    stage "$T/x86_64-pc-windows-msvc/$profile/gsms.dll" "$dest/lib/Win64/gsms.dll"
-    stage "$T/x86_64-pc-windows-msvc/$profile/gsms.dll.lib" "$dest/lib/Win64/gsms.dll.lib"
-    stage_mac "$dest/lib/Mac/libgsms.dylib"
-    stage "$T/aarch64-linux-android/$profile/libgsms.so" "$dest/lib/Android/arm64-v8a/libgsms.so"
-    stage "$T/aarch64-apple-ios/$profile/libgsms.a" "$dest/lib/IOS/libgsms.a"
+    dest=${dest:-"$ROOT/samples/unreal/Gsms"}
+    bin="$dest/Binaries/ThirdParty/GsmsLibrary"
+    # put SOURCE DESTINATION
+    put() {
+      if [ -n "$1" ] && [ -f "$1" ]; then
+        mkdir -p "$(dirname "$2")"
+        cp "$1" "$2"
+        echo "staged  ${2#"$dest"/}"
+      else
+        missing "${2#"$dest"/}"
+      fi
+    }
+    put "$ROOT/include/gsms.h" "$dest/Source/ThirdParty/GsmsLibrary/include/gsms.h"
+    put "$linux_x64" "$bin/Linux/libgsms.so"
+    put "$linux_arm64" "$bin/LinuxArm64/libgsms.so"
+    put "$win_dll" "$bin/Win64/gsms.dll"
+    put "$win_implib" "$bin/Win64/gsms.lib"
+    mkdir -p "$T/unity"
+    put "$(mac_dylib "$T/unity/libgsms.dylib")" "$bin/Mac/libgsms.dylib"
+    put "$android" "$bin/Android/arm64-v8a/libgsms.so"
+    put "$ios" "$bin/IOS/libgsms.a"
     ;;
   *)
     echo "usage: $0 unity|unreal [--profile release|debug] [--dest DIR]" >&2

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
 # Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
-# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on their own, and the C, C++
-# and C# samples against the emulator. Benchmarks are compiled, not run (timings are noisy here).
+# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on
+# their own, the C, C++ and C# samples against the emulator, the Windows and Linux arm64 libraries
+# under wine and qemu, and the release packages (dist/). Benchmarks are compiled, not run (timings
+# are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,6 +37,8 @@ suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash s
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
 suite "emulator dashboard in headless chromium, cargo install --path emulator" bash scripts/test_dashboard.sh
+suite "platforms (Windows x64 under wine: C-ABI + C#; Linux arm64 under qemu: C-ABI)" bash scripts/test_platforms.sh
+suite "packages (dist/: SDK archives, Unity tarball, NuGet; opened, linked, run)" bash scripts/test_package.sh
 suite "benchmark programs compile (not run: timings are noisy here)" bash scripts/build_benches.sh
 suite "hardening extras (panic boundary, NULL walk + valgrind, soak, miri, fuzz)" bash scripts/test_extra.sh
 

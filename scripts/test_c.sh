@@ -12,26 +12,27 @@ cargo build --quiet -p gsms -p gsms-emulator
 OUT="$ROOT/target/c-tests"
 mkdir -p "$OUT"
 CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -Iinclude"
-for t in test_abi test_stress test_lifecycle; do
-  gcc $CFLAGS "tests/c/$t.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/$t"
+# Every program of C_TEST_PROGRAMS (scripts/lib.sh), against the shared library and, linked
+# without the .so, against the static one.
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry"
+  gcc $CFLAGS "tests/c/$C_TEST.c" -Ltarget/debug -Wl,-rpath,"$ROOT/target/debug" -lgsms -lpthread -o "$OUT/$C_TEST"
+  gcc $CFLAGS "tests/c/$C_TEST.c" target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/${C_TEST}_static"
 done
-# The static library too: the same test linked without the .so.
-gcc $CFLAGS tests/c/test_abi.c target/debug/libgsms.a -lpthread -ldl -lm -o "$OUT/test_abi_static"
 
-start_emulator --servers 2 --poll-ms 100 --lifetime-secs 1 --titles 1234,4321 --revoked-token "XBL3.0 x=u;expired"
-# The lifecycle suite: its own answering emulator, and a slow one (300 ms per request).
-launch_emulator LC --servers 2 --poll-ms 100 --lifetime-secs 1
-launch_emulator SLOW --servers 2 --poll-ms 100 --lifetime-secs 1 --latency-ms 300
-[ -n "$LC_URL" ] && [ -n "$SLOW_URL" ] || { echo "the lifecycle emulators did not start"; cat target/LC.log target/SLOW.log; exit 1; }
+c_test_emulators
 
 fail=0
 run() { echo "+ $*"; "$@" || fail=1; }
-run "$OUT/test_abi" "$EMU_URL"
-run "$OUT/test_abi_static" "$EMU_URL"
-run "$OUT/test_stress" "$EMU_URL" 1000
-run "$OUT/test_lifecycle" "$LC_URL" "$SLOW_URL"
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry"
+  run "$OUT/$C_TEST" "${C_ARGS[@]}"
+  run "$OUT/${C_TEST}_static" "${C_ARGS[@]}"
+done
 
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --show-leak-kinds=definite"
-run $VG "$OUT/test_abi" "$EMU_URL"
-run $VG "$OUT/test_stress" "$EMU_URL" 100
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry" valgrind
+  [ "$C_SKIP" = 1 ] || run $VG "$OUT/$C_TEST" "${C_ARGS[@]}"
+done
 exit $fail

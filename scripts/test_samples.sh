@@ -26,25 +26,7 @@ need gcc gcc g++ g++ make make cmake cmake pkg-config pkg-config perl perl mcs m
 OUT="$ROOT/target/samples"
 rm -rf "$OUT"
 mkdir -p "$OUT"
-passed=0
-failed=0
-
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-not_ok() {
-  failed=$((failed + 1))
-  echo "not ok - $1"
-  [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -40
-  return 0
-}
-# check NAME COMMAND...: runs the command (output to a log shown on failure).
-check() {
-  local name=$1 log="$OUT/check.log"
-  shift
-  if "$@" >"$log" 2>&1; then ok "$name"; else not_ok "$name" "$log"; fi
-}
+. scripts/checks.sh
 # expect NAME FILE EXTENDED-REGEX: the file has a line matching.
 expect() {
   if grep -Eq -- "$3" "$2"; then ok "$1"; else not_ok "$1 (no line matching /$3/)" "$2"; fi
@@ -96,22 +78,27 @@ MCS="mcs -langversion:7 -warnaserror -nologo"
 check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs bindings/csharp/*.cs
 check "C# tests compile with mcs" $MCS -out:"$OUT/csharp_tests.exe" bindings/csharp/tests/GsmsTests.cs bindings/csharp/*.cs
 
-# Unity: stage the package as a user would (C# layer from bindings/csharp, the native library).
-check "Unity package staged (samples/stage_native_libs.sh unity)" bash samples/stage_native_libs.sh unity --profile debug
-meta_ok=0
-: >"$OUT/meta.log"
-while IFS= read -r f; do
-  [ -f "$f.meta" ] || { echo "no $f.meta" >>"$OUT/meta.log"; meta_ok=1; }
-done < <(find samples/unity -path '*~*' -prune -o \( -type f -o -type d \) ! -name '*.meta' ! -name .gitignore ! -path samples/unity -print)
-while IFS= read -r m; do
-  base=${m%.meta}
-  case "$base" in samples/unity/Plugins/*.so | *.dll | *.dylib | *.a) continue ;; esac  # staged binaries
-  [ -e "$base" ] || { echo "orphan $m" >>"$OUT/meta.log"; meta_ok=1; }
-done < <(find samples/unity -path '*~*' -prune -o -name '*.meta' -print)
-if [ $meta_ok -eq 0 ]; then ok "Unity package: every file and folder has a .meta, no orphan .meta"; else not_ok "Unity package .meta files" "$OUT/meta.log"; fi
+# Unity: assemble the package as a user would (samples/unity, the C# layer from bindings/csharp,
+# the native library, and the .meta files of what was added).
+UPKG="$OUT/unity-package"
+check "Unity package assembled (samples/stage_native_libs.sh unity)" bash samples/stage_native_libs.sh unity --profile debug --dest "$UPKG"
+# every_meta DIR LOG: every file and folder outside ~ folders has a .meta; no .meta without its asset.
+every_meta() {
+  local f m
+  : >"$2"
+  while IFS= read -r f; do
+    [ -f "$f.meta" ] || echo "no $f.meta" >>"$2"
+  done < <(find "$1" -path '*~*' -prune -o \( -type f -o -type d \) ! -name '*.meta' ! -name '.*' ! -path "$1" -print)
+  while IFS= read -r m; do
+    [ -e "${m%.meta}" ] || echo "orphan $m" >>"$2"
+  done < <(find "$1" -path '*~*' -prune -o -name '*.meta' -print)
+  [ ! -s "$2" ]
+}
+check "Unity package in the repository: no .meta without its file (samples/unity)" every_meta samples/unity "$OUT/meta-repo.log"
+check "Unity package assembled: every file and folder has a .meta, no orphan .meta" every_meta "$UPKG" "$OUT/meta.log"
 check "Unity package.json version matches Cargo.toml" \
   grep -q "\"version\": \"$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -1)\"" samples/unity/package.json
-UNITY_SRC=(samples/unity/Runtime/*.cs "samples/unity/Samples~/AllocateDemo/GsmsAllocateDemo.cs" "samples/unity/Tests~/UnityEngineStubs.cs")
+UNITY_SRC=("$UPKG"/Runtime/*.cs "$UPKG/Samples~/AllocateDemo/GsmsAllocateDemo.cs" "samples/unity/Tests~/UnityEngineStubs.cs")
 check "Unity C# compiles against stub UnityEngine (editor defines)" \
   $MCS -target:library -define:"UNITY_5_3_OR_NEWER;UNITY_2017_1_OR_NEWER;UNITY_EDITOR" -out:"$OUT/unity-editor.dll" "${UNITY_SRC[@]}"
 check "Unity C# compiles for an iOS player (UNITY_IOS, no editor)" \
@@ -143,21 +130,25 @@ check "every P/Invoke in GsmsNative.cs matches a gsms.h function and its paramet
   sh -c "join -v1 '$OUT/cs-arity' '$OUT/c-arity' >'$OUT/arity.log'; join '$OUT/cs-arity' '$OUT/c-arity' | awk '\$2 != \$3' >>'$OUT/arity.log'; cat '$OUT/arity.log'; test ! -s '$OUT/arity.log'"
 check "GsmsNative.cs declares every gsms.h function" \
   sh -c "join -v2 '$OUT/cs-arity' '$OUT/c-arity'; test -z \"\$(join -v2 '$OUT/cs-arity' '$OUT/c-arity')\""
-check "Unreal: stage_native_libs.sh puts gsms.h and the Linux library where GsmsLibrary.Build.cs looks" sh -c "
+BUILDCS=$UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary.Build.cs
+check "Unreal: stage_native_libs.sh puts gsms.h and the Linux library in the one folder GsmsLibrary.Build.cs links and stages from" sh -c "
   samples/stage_native_libs.sh unreal --profile debug --dest '$OUT/ue-stage' &&
-  test -f '$OUT/ue-stage/include/gsms.h' && test -f '$OUT/ue-stage/lib/Linux/libgsms.so' &&
-  grep -q 'Path.Combine(ModuleDirectory, \"include\")' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary.Build.cs &&
-  grep -q 'Path.Combine(LibDir, \"Linux\", \"libgsms.so\")' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary.Build.cs &&
-  grep -q 'lib/Android/arm64-v8a/libgsms.so' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary_APL.xml &&
-  grep -q 'lib/Android/arm64-v8a/libgsms.so' samples/stage_native_libs.sh"
-check "Unity: stage_native_libs.sh puts the Linux library next to its .meta" sh -c "
-  samples/stage_native_libs.sh unity --profile debug --dest '$OUT/unity-stage' &&
-  for f in \$(cd '$OUT/unity-stage' && find Plugins -type f); do test -f samples/unity/\$f.meta || exit 1; done &&
-  test -f '$OUT/unity-stage/Plugins/Linux/x86_64/libgsms.so'"
+  test -f '$OUT/ue-stage/Source/ThirdParty/GsmsLibrary/include/gsms.h' &&
+  test -f '$OUT/ue-stage/Binaries/ThirdParty/GsmsLibrary/Linux/libgsms.so' &&
+  grep -q 'Path.Combine(ModuleDirectory, \"include\")' $BUILDCS &&
+  grep -q 'string Rel = \"Binaries/ThirdParty/GsmsLibrary/\" + Target.Platform.ToString();' $BUILDCS &&
+  test \$(grep -c 'Path.Combine(PluginDirectory, Rel)' $BUILDCS) = 1 && test \$(grep -c '\"\$(PluginDir)/\" + Rel' $BUILDCS) = 1 &&
+  ! grep -E 'Path.Combine\((LibDir|ModuleDirectory, \"lib)|\"lib\"' $BUILDCS &&
+  grep -q 'PluginDir)/../../../Binaries/ThirdParty/GsmsLibrary/Android/arm64-v8a/libgsms.so' $UE/Gsms/Source/ThirdParty/GsmsLibrary/GsmsLibrary_APL.xml &&
+  grep -q 'Binaries/ThirdParty/GsmsLibrary/Win64/gsms.dll' $UE/Gsms/Source/Gsms/Private/GsmsModule.cpp"
+check "Unity: the assembled Linux plugin's import settings enable it for the Linux editor and Linux64 player" sh -c "
+  test -f '$UPKG/Plugins/Linux/x86_64/libgsms.so' &&
+  grep -A4 'Standalone: Linux64' '$UPKG/Plugins/Linux/x86_64/libgsms.so.meta' | grep -q 'enabled: 1' &&
+  grep -A6 'Editor: Editor' '$UPKG/Plugins/Linux/x86_64/libgsms.so.meta' | grep -q 'OS: Linux'"
 
 # --- the emulator ---
 echo "# run against gsms-emulator"
-launch_emulator FAST --udp-echo --poll-ms 200 --servers 1 --lifetime-secs 2
+launch_emulator FAST "${SAMPLES_EMULATOR_FLAGS[@]}"
 GSMS_BASE_URL=$FAST_URL
 if [ -z "$GSMS_BASE_URL" ]; then
   not_ok "the emulator starts" "$ROOT/target/FAST.log"

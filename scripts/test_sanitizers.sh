@@ -40,10 +40,7 @@ gcc $CFLAGS tests/c/test_abi.c "$LIB/libgsms.a" -lpthread -ldl -lm -o "$OUT/test
 python3 scripts/gen_null_test.py include/gsms.h "$OUT/null_walk.c" >/dev/null || exit 1
 gcc $CFLAGS "$OUT/null_walk.c" -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/null_walk" || exit 1
 
-start_emulator --servers 2 --poll-ms 100 --lifetime-secs 1 --titles 1234,4321 --revoked-token "XBL3.0 x=u;expired" || exit 1
-launch_emulator LC --servers 2 --poll-ms 100 --lifetime-secs 1
-launch_emulator SLOW --servers 2 --poll-ms 100 --lifetime-secs 1 --latency-ms 300
-[ -n "$LC_URL" ] && [ -n "$SLOW_URL" ] || { echo "the lifecycle emulators did not start"; exit 1; }
+c_test_emulators || exit 1
 
 # Any report (memory error, leak, undefined behaviour) fails the program with a non-zero exit.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:detect_stack_use_after_return=1"

@@ -13,6 +13,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,25 @@ use ureq::{Error, Timeout};
 const TIMEOUT_STEP: Duration = Duration::from_millis(10);
 /// Held output beyond this is sent at once (request bodies here are a few hundred bytes).
 const MAX_HELD_OUTPUT: usize = 16 * 1024;
+/// Windows: a read blocks at most this long before it looks whether the socket was shut down.
+/// Winsock's shutdown() does not wake a recv blocked on another thread (Linux's does), so
+/// without this, freeing the client would leave a blocking call waiting for the server.
+#[cfg(windows)]
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+
+/// The socket, and whether `Agent::shutdown` shut it down (see SHUTDOWN_POLL).
+#[derive(Debug)]
+struct Socket {
+    stream: TcpStream,
+    shut: AtomicBool,
+}
+
+impl ShutdownHandle for Socket {
+    fn shutdown(&self) {
+        self.shut.store(true, Ordering::Release);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
 
 /// Opens plain TCP connections for ureq's connector chain (first link).
 #[derive(Debug, Default)]
@@ -39,7 +59,7 @@ impl Connector<()> for TcpConnector {
         if details.config.no_delay() {
             stream.set_nodelay(true)?;
         }
-        let stream = Arc::new(stream);
+        let stream = Arc::new(Socket { stream, shut: AtomicBool::new(false) });
         // Lets Agent::shutdown interrupt I/O blocked on this socket, as ureq's own transport does.
         let handle: Weak<dyn ShutdownHandle> = Arc::downgrade(&stream) as Weak<dyn ShutdownHandle>;
         (details.register_shutdown)(handle)?;
@@ -90,7 +110,7 @@ fn connect_any(details: &ConnectionDetails) -> Result<TcpStream, Error> {
 
 /// A pooled TCP connection (see the module doc).
 pub struct TcpTransport {
-    stream: Arc<TcpStream>,
+    stream: Arc<Socket>,
     buffers: LazyBuffers,
     /// Output written by ureq and not yet sent (sent when a read begins, or when large).
     held: Vec<u8>,
@@ -100,7 +120,7 @@ pub struct TcpTransport {
 
 impl fmt::Debug for TcpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpTransport").field("peer", &self.stream.peer_addr().ok()).finish()
+        f.debug_struct("TcpTransport").field("peer", &self.stream.stream.peer_addr().ok()).finish()
     }
 }
 
@@ -130,7 +150,7 @@ impl TcpTransport {
     fn set_write_timeout(&mut self, t: &NextTimeout) -> Result<(), Error> {
         let want = rounded(*t);
         if want != self.write_timeout {
-            self.stream.set_write_timeout(want)?;
+            self.stream.stream.set_write_timeout(want)?;
             self.write_timeout = want;
         }
         Ok(())
@@ -138,8 +158,10 @@ impl TcpTransport {
 
     fn set_read_timeout(&mut self, t: &NextTimeout) -> Result<(), Error> {
         let want = rounded(*t);
+        #[cfg(windows)]
+        let want = Some(want.map_or(SHUTDOWN_POLL, |d| d.min(SHUTDOWN_POLL)));
         if want != self.read_timeout {
-            self.stream.set_read_timeout(want)?;
+            self.stream.stream.set_read_timeout(want)?;
             self.read_timeout = want;
         }
         Ok(())
@@ -151,7 +173,7 @@ impl TcpTransport {
             return Ok(());
         }
         self.set_write_timeout(timeout)?;
-        let r = (&*self.stream).write_all(&self.held);
+        let r = (&self.stream.stream).write_all(&self.held);
         self.held.clear();
         r.map_err(|e| io_error(e, timeout))
     }
@@ -182,11 +204,22 @@ impl Transport for TcpTransport {
         let started = Instant::now();
         let input = self.buffers.input_append_buf();
         let amount = loop {
-            match (&*self.stream).read(input) {
+            match (&self.stream.stream).read(input) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                     // Interrupted by a signal: go on while the budget lasts.
                     if timeout.not_zero().is_some_and(|b| started.elapsed() >= *b) {
                         return Err(Error::Timeout(timeout.reason));
+                    }
+                }
+                // Windows: the read timeout is at most SHUTDOWN_POLL; go on while the budget
+                // lasts and the socket was not shut down.
+                #[cfg(windows)]
+                Err(e)
+                    if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+                        && timeout.not_zero().is_none_or(|b| started.elapsed() < *b) =>
+                {
+                    if self.stream.shut.load(Ordering::Acquire) {
+                        return Err(io::Error::from(io::ErrorKind::ConnectionAborted).into());
                     }
                 }
                 Err(e) => return Err(io_error(e, &timeout)),
@@ -198,7 +231,7 @@ impl Transport for TcpTransport {
     }
 
     fn is_open(&mut self) -> bool {
-        self.held.is_empty() && probe(&self.stream)
+        self.held.is_empty() && probe(&self.stream.stream)
     }
 }
 

@@ -3,14 +3,12 @@
 #ifndef GSMS_TEST_CHECK_H
 #define GSMS_TEST_CHECK_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "portable.h" /* sockets on POSIX and Windows */
 
 /* Counted atomically: checks may run on library threads (inside callbacks). */
 static int g_passed, g_failed;
@@ -59,32 +57,32 @@ static inline int emu_port(const char *base) {
 /* Sends one admin request; returns the HTTP status (0 on failure) and copies the body. */
 static inline int emu_admin(const char *base, const char *method, const char *path, const char *body,
                      char *out, size_t out_len) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  test_socket fd = test_net_init() ? socket(AF_INET, SOCK_STREAM, 0) : TEST_NO_SOCKET;
   struct sockaddr_in a;
   char req[1024], resp[65536];
   size_t got = 0;
-  ssize_t n;
+  long n;
   int status = 0;
-  if (fd < 0) return 0;
+  if (fd == TEST_NO_SOCKET) return 0;
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
   a.sin_port = htons((unsigned short)emu_port(base));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    close(fd);
+    test_socket_close(fd);
     return 0;
   }
   snprintf(req, sizeof req,
            "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
            "Content-Length: %zu\r\n\r\n%s",
            method, path, body ? strlen(body) : 0, body ? body : "");
-  if (write(fd, req, strlen(req)) < 0) {
-    close(fd);
+  if (test_socket_send(fd, req, strlen(req)) < 0) {
+    test_socket_close(fd);
     return 0;
   }
-  while (got < sizeof resp - 1 && (n = read(fd, resp + got, sizeof resp - 1 - got)) > 0) got += (size_t)n;
+  while (got < sizeof resp - 1 && (n = test_socket_recv(fd, resp + got, sizeof resp - 1 - got)) > 0) got += (size_t)n;
   resp[got] = 0;
-  close(fd);
+  test_socket_close(fd);
   sscanf(resp, "HTTP/1.1 %d", &status);
   if (out && out_len) {
     const char *b = strstr(resp, "\r\n\r\n");

@@ -5,15 +5,13 @@
 #ifndef GSMS_TEST_MINI_SERVER_H
 #define GSMS_TEST_MINI_SERVER_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
+
+#include "portable.h" /* sockets on POSIX and Windows */
 
 typedef enum {
   MINI_SILENT,        /* read the request, never answer, keep the connection open */
@@ -23,7 +21,7 @@ typedef enum {
 } mini_mode;
 
 typedef struct {
-  int listen_fd;
+  test_socket listen_fd;
   int port;
   mini_mode mode;
   int stop; /* read and written atomically */
@@ -33,7 +31,7 @@ typedef struct {
 
 typedef struct {
   mini_server *srv;
-  int fd;
+  test_socket fd;
 } mini_conn;
 
 /* The value of header `name` (case-insensitive) in a request head, copied into out. */
@@ -103,7 +101,7 @@ static void *mini_serve(void *arg) {
     }
     if (got >= sizeof buf - 1) break;
   }
-  close(c->fd);
+  test_socket_close(c->fd);
   free(c);
   return NULL;
 }
@@ -111,12 +109,12 @@ static void *mini_serve(void *arg) {
 static void *mini_accept(void *arg) {
   mini_server *s = (mini_server *)arg;
   while (!__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
-    int fd = accept(s->listen_fd, NULL, NULL);
+    test_socket fd = accept(s->listen_fd, NULL, NULL);
     pthread_t t;
     mini_conn *c;
-    if (fd < 0) continue;
+    if (fd == TEST_NO_SOCKET) continue;
     if (__atomic_load_n(&s->stop, __ATOMIC_SEQ_CST)) {
-      close(fd);
+      test_socket_close(fd);
       break;
     }
     c = (mini_conn *)malloc(sizeof *c);
@@ -125,7 +123,7 @@ static void *mini_accept(void *arg) {
     if (pthread_create(&t, NULL, mini_serve, c) == 0) {
       pthread_detach(t);
     } else {
-      close(fd);
+      test_socket_close(fd);
       free(c);
     }
   }
@@ -139,8 +137,9 @@ static inline int mini_start(mini_server *s, mini_mode mode) {
   int one = 1;
   memset(s, 0, sizeof *s);
   s->mode = mode;
+  if (!test_net_init()) return -1;
   s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (s->listen_fd < 0) return -1;
+  if (s->listen_fd == TEST_NO_SOCKET) return -1;
   setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
   memset(&a, 0, sizeof a);
   a.sin_family = AF_INET;
@@ -155,7 +154,7 @@ static inline int mini_start(mini_server *s, mini_mode mode) {
 
 /* Stops accepting (connections already served stay until their peer closes them). */
 static inline void mini_stop(mini_server *s) {
-  int fd;
+  test_socket fd;
   struct sockaddr_in a;
   __atomic_store_n(&s->stop, 1, __ATOMIC_SEQ_CST);
   /* Wake the accept() with a connection of our own. */
@@ -164,13 +163,13 @@ static inline void mini_stop(mini_server *s) {
   a.sin_family = AF_INET;
   a.sin_port = htons((unsigned short)s->port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd >= 0) {
+  if (fd != TEST_NO_SOCKET) {
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
       pthread_join(s->accept_thread, NULL);
     }
-    close(fd);
+    test_socket_close(fd);
   }
-  close(s->listen_fd);
+  test_socket_close(s->listen_fd);
 }
 
 #endif

@@ -136,21 +136,10 @@ pub fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: 
     s.flush()
 }
 
-/// Closes with RST instead of FIN: SO_LINGER with a zero timeout, then close.
+/// Closes with RST instead of FIN: SO_LINGER with a zero timeout, then close (socket2: the same
+/// on POSIX and Winsock).
 pub fn reset(s: TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: a valid socket descriptor and a correctly sized option value.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+    socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).expect("setsockopt(SO_LINGER)");
     drop(s);
 }
 
