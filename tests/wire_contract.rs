@@ -1,0 +1,362 @@
+//! The contract as a game sees it: calls through the C ABI (declared from include/gsms.h in
+//! tests/support/capi.rs, not through the crate's internal types), checked on the wire (the
+//! emulator's recorded requests and counts) and at the boundary (statuses, result fields,
+//! callbacks). Each test names the behaviour it holds; docs/TESTING.md lists the deliberate
+//! bugs ("mutants") each one was seen to catch.
+//!
+//! Timings are loose (a loaded 2-core machine): they tell "at once" from "after a sleep of
+//! seconds", never milliseconds apart.
+
+#[path = "support/capi.rs"]
+mod capi;
+
+use std::ffi::c_void;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use capi::*;
+use gsms_emulator::{Config as EmuConfig, Emulator, FaultRule, RecordedRequest};
+
+const TOKEN: &str = "XBL3.0 x=1234567890;wire-contract-token";
+const TITLE: u32 = 777;
+
+fn session(name: &str) -> String {
+    format!("/serviceconfigs/00000000-0000-0000-0000-000000000000/sessionTemplates/quick/sessions/{name}")
+}
+
+fn emulator(f: impl FnOnce(&mut EmuConfig)) -> Emulator {
+    let mut c = EmuConfig { poll_interval_ms: 100, ..EmuConfig::default() };
+    f(&mut c);
+    Emulator::start(c).expect("emulator starts")
+}
+
+fn req(name: &str) -> Request {
+    Request::new(TITLE, &session(name))
+}
+
+/// Requests of the clusters call whose body names session `name`.
+fn posts_for(emu: &Emulator, name: &str) -> Vec<RecordedRequest> {
+    let needle = format!("/sessions/{name}\"");
+    emu.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && String::from_utf8_lossy(&r.body).contains(&needle))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries: what is retried, what counts against the budget
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn only_the_documented_statuses_are_retried_on_the_wire() {
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(4, 1, 5);
+    });
+    let r = req("statuses");
+    for s in [400u16, 404, 405, 409, 410, 413, 422, 501, 505] {
+        emu.clear_faults();
+        emu.add_fault(FaultRule::http_status(s));
+        let before = emu.request_count();
+        let o = c.create(&r);
+        assert_eq!(o.status, GSMS_ERR_HTTP_STATUS, "HTTP {s}: {}", o.status_name());
+        assert_eq!((o.http_status, o.attempts), (s, 1), "HTTP {s} is final");
+        assert_eq!(emu.request_count() - before, 1, "HTTP {s}: one request on the wire");
+        assert!(o.error_message.contains(&s.to_string()), "{}", o.error_message);
+    }
+    for s in [408u16, 429, 500, 502, 503, 504] {
+        emu.clear_faults();
+        emu.add_fault(FaultRule::http_status(s).with_retry_after("0"));
+        let before = emu.request_count();
+        let o = c.create(&r);
+        assert_eq!(o.status, GSMS_ERR_RETRIES_EXHAUSTED, "HTTP {s}: {}", o.status_name());
+        assert_eq!((o.http_status, o.attempts), (s, 4), "HTTP {s} is retried up to the budget");
+        assert_eq!(emu.request_count() - before, 4, "HTTP {s}: four requests on the wire");
+    }
+    emu.clear_faults();
+    emu.add_fault(FaultRule::http_status(403));
+    let o = c.create(&r);
+    assert_eq!((o.status, o.attempts), (GSMS_ERR_FORBIDDEN, 1));
+    emu.clear_faults();
+    // A retryable status that clears up: the call succeeds on the attempt after it.
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("0").with_times(3));
+    let o = c.create(&r);
+    assert_eq!((o.status, o.attempts, o.state), (GSMS_OK, 4, GSMS_FULFILLMENT_FULFILLED));
+}
+
+#[test]
+fn a_static_token_401_is_final_and_not_resent() {
+    let emu = emulator(|c| c.revoked_tokens = vec!["XBL3.0 x=1;revoked".into()]);
+    let c = client(&emu.base_url(), "XBL3.0 x=1;revoked", |_| {});
+    let o = c.create(&req("static-401"));
+    assert_eq!((o.status, o.http_status, o.attempts), (GSMS_ERR_UNAUTHORIZED, 401, 1));
+    assert_eq!(emu.request_count(), 1);
+}
+
+#[test]
+fn a_401_refresh_resend_is_not_a_retry() {
+    // Budget of 2 attempts. On the wire: 401 (refresh and resend, not a retry), 503 (the first
+    // retry), 200. Were the resend counted, the 503 would exhaust the budget.
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::http_status(401).with_times(1));
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("0").with_times(1));
+    let p = Provider::new("XBL3.0 x=1;stale", "XBL3.0 x=1;fresh");
+    let c = client(&emu.base_url(), TOKEN, |cfg| unsafe {
+        cfg.set_retry_policy(2, 1, 5);
+        cfg.set_token_provider(Some(provide), Arc::as_ptr(&p) as *mut c_void);
+    });
+    let o = c.create(&req("refresh"));
+    assert_eq!(o.status, GSMS_OK, "{}: {}", o.status_name(), o.error_message);
+    assert_eq!(o.attempts, 3, "every HTTP request is counted in attempts");
+    let wire = posts_for(&emu, "refresh");
+    let statuses: Vec<u16> = wire.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 503, 200]);
+    let auth: Vec<&str> = wire.iter().map(|r| r.header("authorization").unwrap_or("")).collect();
+    assert_eq!(auth, ["XBL3.0 x=1;stale", "XBL3.0 x=1;fresh", "XBL3.0 x=1;fresh"]);
+    assert_eq!(*p.calls.lock().unwrap(), [0, 1, 0], "force_refresh only right after the 401");
+
+    // A second 401 after the refresh is final: two requests, no third.
+    emu.add_fault(FaultRule::http_status(401).with_times(2));
+    let o = c.create(&req("refresh-twice"));
+    assert_eq!((o.status, o.attempts), (GSMS_ERR_UNAUTHORIZED, 2));
+    assert_eq!(posts_for(&emu, "refresh-twice").len(), 2);
+    drop(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling and the deadline
+// ---------------------------------------------------------------------------------------------
+
+/// An emulator whose title has one server, taken by a holder, answering Queued with a
+/// `pollIntervalMilliseconds` of `poll_ms`.
+fn busy_title(poll_ms: u32) -> (Emulator, Client) {
+    let emu = emulator(|c| {
+        c.servers_per_title = 1;
+        c.poll_interval_ms = poll_ms;
+    });
+    let c = client(&emu.base_url(), TOKEN, |_| {});
+    let o = c.create(&req("holder"));
+    assert_eq!(o.state, GSMS_FULFILLMENT_FULFILLED);
+    (emu, c)
+}
+
+#[test]
+fn an_allocation_ends_at_once_when_its_next_poll_would_fall_after_the_deadline() {
+    // Poll interval 10 s, deadline 2 s: the first answer is Queued and the next poll could only
+    // come after the deadline, so the call ends now with TIMEOUT, not after sleeping 10 s.
+    let (emu, c) = busy_title(10_000);
+    let t = Instant::now();
+    let o = c.allocate(&req("blocking-waiter"), 2000);
+    let took = t.elapsed();
+    assert_eq!(o.status, GSMS_ERR_TIMEOUT, "{}: {}", o.status_name(), o.error_message);
+    assert_eq!((o.state, o.attempts, o.poll_interval_ms), (GSMS_FULFILLMENT_QUEUED, 1, 10_000));
+    assert!(took < Duration::from_millis(1500), "returned before the deadline itself, not after a poll wait: {took:?}");
+    assert_eq!(posts_for(&emu, "blocking-waiter").len(), 1);
+
+    // The same through the async runtime (the next poll is a timer there).
+    let rec = Recorder::new();
+    let t = Instant::now();
+    let op = c.allocate_async(&req("async-waiter"), 2000, Some(rec));
+    let o = op.wait(Duration::from_secs(15)).expect("completes");
+    let took = t.elapsed();
+    assert_eq!((o.status, o.state, o.attempts), (GSMS_ERR_TIMEOUT, GSMS_FULFILLMENT_QUEUED, 1), "{}", o.error_message);
+    assert!(took < Duration::from_millis(1500), "async: {took:?}");
+    assert_eq!(posts_for(&emu, "async-waiter").len(), 1);
+    assert!(wait_until(Duration::from_secs(2), || {
+        c.dispatch(0);
+        !rec.dones().is_empty()
+    }));
+    assert_eq!(rec.progress_count(), 1, "the Queued answer was reported before the call ended");
+}
+
+#[test]
+fn an_allocation_keeps_polling_while_its_next_poll_falls_before_the_deadline() {
+    let (emu, c) = busy_title(150);
+    let emu = Arc::new(emu);
+    let e2 = Arc::clone(&emu);
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(600));
+        e2.release_all(TITLE);
+    });
+    let t = Instant::now();
+    let o = c.allocate(&req("patient"), 10_000);
+    releaser.join().unwrap();
+    assert_eq!((o.status, o.state), (GSMS_OK, GSMS_FULFILLMENT_FULFILLED), "{}", o.error_message);
+    assert!(o.attempts >= 3, "polled while Queued: {} attempts", o.attempts);
+    assert_eq!(posts_for(&emu, "patient").len() as u32, o.attempts);
+    assert!(t.elapsed() >= Duration::from_millis(600));
+    // Polls are spaced by the interval (150 ms) at least, never a spin.
+    assert!(o.attempts <= 6, "{} polls in {:?}", o.attempts, t.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancel
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn cancel_stops_the_retries_and_backoff_of_the_call_in_flight() {
+    // Every answer is 503 with Retry-After 3 s; one worker. After the first 503 the call waits
+    // 3 s before retrying. Cancel must end that wait: no retry reaches the wire, and the worker
+    // is free at once for the next call.
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("3").with_times(1));
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(10, 10, 5000).set_workers(1);
+    });
+    let first = c.create_async(&req("backing-off"), None);
+    assert!(wait_until(Duration::from_secs(3), || emu.request_count() == 1), "first attempt sent");
+    thread::sleep(Duration::from_millis(150)); // the 503 has been read: the worker is waiting
+    let t0 = Instant::now();
+    assert_eq!(first.cancel(), GSMS_OK);
+    assert_eq!(first.take().map(|o| o.status), Some(GSMS_ERR_CANCELLED), "completed by cancel itself");
+    let next = c.create_async(&req("next"), None);
+    let o = next.wait(Duration::from_secs(10)).expect("the next call completes");
+    assert_eq!(o.status, GSMS_OK, "{}", o.error_message);
+    assert!(t0.elapsed() < Duration::from_millis(2000), "the worker was freed by cancel: {:?}", t0.elapsed());
+    // Past the 3 s the cancelled call would have waited: still no retry of it.
+    thread::sleep(Duration::from_millis(3300).saturating_sub(t0.elapsed()));
+    assert_eq!(posts_for(&emu, "backing-off").len(), 1, "the cancelled call sent no retry");
+}
+
+#[test]
+fn a_cancelled_queued_call_never_reaches_the_wire() {
+    // One worker, held 400 ms by a slow answer; a second call waits in the queue and is
+    // cancelled there. The test waits until the worker is free again (and longer), then checks
+    // that the cancelled call was never sent.
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::latency(400).with_times(1));
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_workers(1);
+    });
+    let rec = Recorder::new();
+    let busy = c.create_async(&req("busy"), None);
+    assert!(wait_until(Duration::from_secs(3), || emu.request_count() == 1));
+    let queued = c.create_async(&req("queued"), Some(rec));
+    assert_eq!(queued.cancel(), GSMS_OK);
+    assert!(rec.dones().is_empty(), "never inside cancel");
+    assert_eq!(c.dispatch(0), 1);
+    assert_eq!(rec.dones()[0].status, GSMS_ERR_CANCELLED);
+    assert_eq!(busy.wait(Duration::from_secs(5)).map(|o| o.status), Some(GSMS_OK));
+    // The worker is free: a call started now is sent (so the queue is being served) ...
+    let after = c.create_async(&req("after"), None);
+    assert_eq!(after.wait(Duration::from_secs(5)).map(|o| o.status), Some(GSMS_OK));
+    thread::sleep(Duration::from_millis(100));
+    // ... and the cancelled one, queued before it, never was.
+    assert_eq!(posts_for(&emu, "queued").len(), 0, "the cancelled call reached the wire");
+    assert_eq!(posts_for(&emu, "busy").len() + posts_for(&emu, "after").len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn dispatch_runs_at_most_max_callbacks() {
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |_| {});
+    let rec = Recorder::new();
+    let ops: Vec<Op> = (0..4).map(|i| c.create_async(&req(&format!("d{i}")), Some(rec))).collect();
+    for op in &ops {
+        assert_eq!(op.wait(Duration::from_secs(5)).map(|o| o.status), Some(GSMS_OK));
+    }
+    assert!(rec.dones().is_empty(), "nothing runs outside dispatch");
+    assert_eq!(c.dispatch(1), 1, "max 1");
+    assert_eq!(rec.dones().len(), 1);
+    assert_eq!(c.dispatch(2), 2, "max 2");
+    assert_eq!(rec.dones().len(), 3);
+    assert_eq!(c.dispatch(5), 1, "max above what is queued: what is queued");
+    assert_eq!(rec.dones().len(), 4);
+    assert_eq!(c.dispatch(0), 0);
+    let me = thread::current().name().unwrap_or("").to_string();
+    assert!(rec.dones().iter().all(|o| o.status == GSMS_OK && o.thread == me), "on the dispatching thread");
+
+    // 0 means all that are queued now.
+    let more: Vec<Op> = (0..3).map(|i| c.create_async(&req(&format!("e{i}")), Some(rec))).collect();
+    for op in &more {
+        op.wait(Duration::from_secs(5)).unwrap();
+    }
+    assert_eq!(c.dispatch(0), 3);
+    assert_eq!(rec.dones().len(), 7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warmup
+// ---------------------------------------------------------------------------------------------
+
+fn heads(emu: &Emulator) -> usize {
+    emu.requests().iter().filter(|r| r.method == "HEAD").count()
+}
+
+#[test]
+fn warmup_runs_again_once_the_previous_one_has_finished() {
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |_| {});
+    assert_eq!(c.warmup(), GSMS_OK);
+    assert!(wait_until(Duration::from_secs(3), || heads(&emu) == 1), "first warmup sent its HEAD");
+    // Matchmaking starts again later: another warmup must run (one at a time, not once ever).
+    let again = wait_until(Duration::from_secs(3), || {
+        assert_eq!(c.warmup(), GSMS_OK);
+        thread::sleep(Duration::from_millis(20));
+        heads(&emu) >= 2
+    });
+    assert!(again, "a later warmup never ran");
+    // A burst while one runs does not pile up.
+    thread::sleep(Duration::from_millis(200));
+    let before = heads(&emu);
+    for _ in 0..200 {
+        assert_eq!(c.warmup(), GSMS_OK);
+    }
+    thread::sleep(Duration::from_millis(300));
+    let burst = heads(&emu) - before;
+    assert!((1..=5).contains(&burst), "200 warmups in a burst sent {burst} HEADs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The declarations used here are the header's
+// ---------------------------------------------------------------------------------------------
+
+/// `name arity` for every function prototype in C-ish text (comments stripped).
+fn prototypes(text: &str, rust: bool) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let key = if rust { "pub fn gsms_" } else { "gsms_" };
+    while let Some(i) = rest.find(key) {
+        let s = &rest[i + key.len() - "gsms_".len()..];
+        let name_end = s.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).unwrap_or(s.len());
+        let name = &s[..name_end];
+        let after = s[name_end..].trim_start();
+        rest = &s[name_end..];
+        if !after.starts_with('(') {
+            continue;
+        }
+        let Some(close) = after.find(')') else { break };
+        let params = after[1..close].trim();
+        // A prototype ends with ';' after its parameter list (C) or `;`/`->` (Rust).
+        let tail = after[close + 1..].trim_start();
+        if !(tail.starts_with(';') || (rust && tail.starts_with("->"))) {
+            continue;
+        }
+        let n = if params.is_empty() || params == "void" {
+            0
+        } else {
+            params.split(',').filter(|p| !p.trim().is_empty()).count()
+        };
+        out.push((name.to_string(), n));
+    }
+    out
+}
+
+#[test]
+fn the_declarations_these_tests_use_match_include_gsms_h() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let header = std::fs::read_to_string(format!("{root}/include/gsms.h")).unwrap();
+    let header: String = header.lines().filter(|l| !l.trim_start().starts_with('*')).collect::<Vec<_>>().join("\n");
+    let c = prototypes(&header, false);
+    let ours = prototypes(&std::fs::read_to_string(format!("{root}/tests/support/capi.rs")).unwrap(), true);
+    assert!(ours.len() > 40, "{ours:?}");
+    for (name, n) in &ours {
+        let want = c.iter().find(|(cn, _)| cn == name).unwrap_or_else(|| panic!("{name} is not in include/gsms.h"));
+        assert_eq!(want.1, *n, "{name}: {n} parameters here, {} in gsms.h", want.1);
+    }
+}
