@@ -9,6 +9,8 @@
 
 #[path = "support/capi.rs"]
 mod capi;
+#[path = "support/raw_server.rs"]
+mod raw_server;
 
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -310,6 +312,101 @@ fn warmup_runs_again_once_the_previous_one_has_finished() {
     thread::sleep(Duration::from_millis(300));
     let burst = heads(&emu) - before;
     assert!((1..=5).contains(&burst), "200 warmups in a burst sent {burst} HEADs");
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: no configuration a caller can make accepts an unverified certificate
+// ---------------------------------------------------------------------------------------------
+
+unsafe extern "C" fn quiet_log(_: *mut c_void, _: u32, _: *const std::ffi::c_char) {}
+
+unsafe extern "C" fn static_provider(_: *mut c_void, _: u32, sink: *mut gsms_token_sink) -> gsms_status {
+    unsafe { gsms_token_sink_set(sink, c"XBL3.0 x=1;provided".as_ptr()) }
+}
+
+#[test]
+fn no_configuration_of_the_c_abi_accepts_an_unverified_certificate() {
+    // The behavioural proof behind tests/security.rs's source and header scan: every config
+    // setter of gsms.h, in both callback modes, blocking and async, with no CA bundle or with
+    // another CA's: the emulator's certificate is refused and no request reaches it. With the
+    // right CA the same client works (so the refusals are about the certificate).
+    let (tls, ca_pem) = gsms_emulator::generate_test_tls();
+    let (_, other_pem) = gsms_emulator::generate_test_tls();
+    let dir = std::env::temp_dir().join(format!("gsms-wire-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, other) = (dir.join("good.pem"), dir.join("other.pem"));
+    std::fs::write(&good, &ca_pem).unwrap();
+    std::fs::write(&other, &other_pem).unwrap();
+    let emu = emulator(|c| c.tls = Some(tls));
+    let url = emu.base_url();
+    assert!(url.starts_with("https://"), "{url}");
+    let make = |mode: u32, ca: Option<&std::path::Path>, every_knob: bool| {
+        client(&url, TOKEN, |cfg| unsafe {
+            cfg.set_mode(mode);
+            if let Some(ca) = ca {
+                let p = cstr(ca.to_str().unwrap());
+                assert_eq!(gsms_config_set_ca_bundle_path(cfg.0, p.as_ptr()), GSMS_OK, "{}", last_error());
+            }
+            if every_knob {
+                assert_eq!(gsms_config_set_user_agent(cfg.0, c"insecure-please/1.0".as_ptr()), GSMS_OK);
+                assert_eq!(gsms_config_set_xbl_token(cfg.0, c"1".as_ptr(), c"t".as_ptr()), GSMS_OK);
+                cfg.set_timeouts(60_000, 60_000).set_retry_policy(10, 0, 0).set_workers(64);
+                cfg.set_token_provider(Some(static_provider), std::ptr::null_mut());
+                let st = gsms_config_set_log_callback(cfg.0, Some(quiet_log), std::ptr::null_mut(), GSMS_LOG_TRACE);
+                assert_eq!(st, GSMS_OK);
+            }
+        })
+    };
+    for mode in [GSMS_CALLBACKS_ON_DISPATCH, GSMS_CALLBACKS_ON_WORKER] {
+        for ca in [None, Some(other.as_path())] {
+            for every_knob in [false, true] {
+                let c = make(mode, ca, every_knob);
+                let what = format!("mode {mode}, CA {ca:?}, every knob {every_knob}");
+                let o = c.create(&req("tls"));
+                assert_eq!((o.status, o.http_status), (GSMS_ERR_NETWORK, 0), "{what}: {}", o.error_message);
+                assert_eq!(o.attempts, 1, "{what}: a certificate failure is final");
+                let o = c.allocate_async(&req("tls-async"), 0, None).wait(Duration::from_secs(10)).unwrap();
+                assert_eq!(o.status, GSMS_ERR_NETWORK, "{what} (async): {}", o.error_message);
+            }
+        }
+    }
+    assert_eq!(emu.request_count(), 0, "no request reached the server over an unverified connection");
+    let o = make(GSMS_CALLBACKS_ON_DISPATCH, Some(&good), true).create(&req("tls-ok"));
+    assert_eq!((o.status, o.state), (GSMS_OK, GSMS_FULFILLMENT_FULFILLED), "the control case: {}", o.error_message);
+    assert_eq!(emu.request_count(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The 1 MiB body cap, at its edge
+// ---------------------------------------------------------------------------------------------
+
+const FULFILLED: &str = r#"{"pollIntervalMilliseconds":"1000","fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}}]}"#;
+
+#[test]
+fn a_2xx_body_of_exactly_1_mib_is_read_and_one_byte_more_is_a_protocol_error() {
+    use raw_server::{respond, After, RawServer};
+    const MIB: usize = 1024 * 1024;
+    for (len, want) in [(MIB, GSMS_OK), (MIB + 1, GSMS_ERR_PROTOCOL)] {
+        // The fulfilled answer, padded with JSON whitespace to `len` bytes.
+        let mut body = FULFILLED.as_bytes().to_vec();
+        body.resize(len, b' ');
+        let srv = RawServer::start(move |s, _| {
+            let _ = respond(s, "200 OK", &[], &body);
+            After::Close
+        });
+        let c = client(&srv.url(), TOKEN, |cfg| {
+            cfg.set_retry_policy(1, 1, 1);
+        });
+        let o = c.create(&req("cap"));
+        assert_eq!(o.status, want, "{len} bytes: {} {}", o.status_name(), o.error_message);
+        if want == GSMS_OK {
+            assert_eq!((o.state, o.host_name.as_str()), (GSMS_FULFILLMENT_FULFILLED, "10.0.0.7"));
+        } else {
+            assert!(o.error_message.contains("1048576"), "the message names the cap: {}", o.error_message);
+            assert_eq!(o.host_name, "", "nothing of the oversized answer is kept");
+        }
+        assert_eq!(srv.requests(), 1, "{len} bytes: not retried");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -77,6 +77,13 @@ extern "C" {
     pub fn gsms_config_new() -> *mut gsms_config;
     pub fn gsms_config_free(cfg: *mut gsms_config);
     pub fn gsms_config_set_base_url(cfg: *mut gsms_config, url: *const c_char) -> gsms_status;
+    pub fn gsms_config_set_user_agent(cfg: *mut gsms_config, ua: *const c_char) -> gsms_status;
+    pub fn gsms_config_set_xbl_token(
+        cfg: *mut gsms_config,
+        user_hash: *const c_char,
+        token: *const c_char,
+    ) -> gsms_status;
+    pub fn gsms_config_set_ca_bundle_path(cfg: *mut gsms_config, pem_path: *const c_char) -> gsms_status;
     pub fn gsms_config_set_timeouts(cfg: *mut gsms_config, connect_ms: u32, request_ms: u32) -> gsms_status;
     pub fn gsms_config_set_retry_policy(
         cfg: *mut gsms_config,
