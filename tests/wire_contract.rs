@@ -315,6 +315,104 @@ fn warmup_runs_again_once_the_previous_one_has_finished() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// gsms_last_error_message: "" after every GSMS_OK
+// ---------------------------------------------------------------------------------------------
+
+/// Makes the thread's last error non-empty (a refused argument).
+fn dirty() {
+    assert_eq!(unsafe { gsms_config_set_base_url(std::ptr::null_mut(), std::ptr::null()) }, GSMS_ERR_INVALID_ARGUMENT);
+    assert!(!last_error().is_empty());
+}
+
+/// Runs `f` (which must return GSMS_OK) after dirtying the last error, and checks it is "" after.
+fn clears(what: &str, f: impl FnOnce() -> gsms_status) {
+    dirty();
+    let st = f();
+    assert_eq!(st, GSMS_OK, "{what}: {}", last_error());
+    assert_eq!(last_error(), "", "{what} returned GSMS_OK but left the last error set");
+}
+
+unsafe extern "C" fn sink_provider(ud: *mut c_void, _: u32, sink: *mut gsms_token_sink) -> gsms_status {
+    dirty();
+    let st = unsafe { gsms_token_sink_set(sink, c"XBL3.0 x=1;sink".as_ptr()) };
+    let cleared = last_error().is_empty();
+    unsafe { *(ud as *mut (gsms_status, bool)) = (st, cleared) };
+    st
+}
+
+#[test]
+fn every_function_returning_gsms_ok_clears_the_last_error() {
+    let emu = emulator(|_| {});
+    let url = cstr(&emu.base_url());
+    let tok = cstr(TOKEN);
+    let mut sink_seen: (gsms_status, bool) = (99, false);
+    unsafe {
+        let cfg = gsms_config_new();
+        clears("config_set_base_url", || gsms_config_set_base_url(cfg, url.as_ptr()));
+        clears("config_set_user_agent", || gsms_config_set_user_agent(cfg, c"ua/1".as_ptr()));
+        clears("config_set_timeouts", || gsms_config_set_timeouts(cfg, 2000, 3000));
+        clears("config_set_retry_policy", || gsms_config_set_retry_policy(cfg, 2, 1, 5));
+        clears("config_set_xbl_token", || gsms_config_set_xbl_token(cfg, c"1".as_ptr(), c"t".as_ptr()));
+        clears("config_set_auth_token", || gsms_config_set_auth_token(cfg, tok.as_ptr()));
+        clears("config_set_log_callback", || {
+            gsms_config_set_log_callback(cfg, Some(quiet_log), std::ptr::null_mut(), 1)
+        });
+        clears("config_set_callback_mode", || gsms_config_set_callback_mode(cfg, GSMS_CALLBACKS_ON_DISPATCH));
+        clears("config_set_worker_threads", || gsms_config_set_worker_threads(cfg, 1));
+        let mut c = std::ptr::null_mut();
+        clears("client_new", || gsms_client_new(cfg, &mut c));
+        // A second client, with a token provider that checks gsms_token_sink_set.
+        let ud = &mut sink_seen as *mut (gsms_status, bool) as *mut c_void;
+        clears("config_set_token_provider", || gsms_config_set_token_provider(cfg, Some(sink_provider), ud));
+        let mut pc = std::ptr::null_mut();
+        assert_eq!(gsms_client_new(cfg, &mut pc), GSMS_OK);
+        gsms_config_free(cfg);
+
+        let req = gsms_cluster_request_new(TITLE);
+        clears("cluster_request_set_session", || {
+            gsms_cluster_request_set_session(req, c"scid".as_ptr(), c"quick".as_ptr(), c"last-error".as_ptr())
+        });
+        clears("cluster_request_set_session_id", || {
+            gsms_cluster_request_set_session_id(req, cstr(&session("le")).as_ptr())
+        });
+        clears("cluster_request_set_abort_if_queued", || gsms_cluster_request_set_abort_if_queued(req, 0));
+        clears("client_set_auth_token", || gsms_client_set_auth_token(c, tok.as_ptr()));
+        clears("client_warmup", || gsms_client_warmup(c));
+        let mut r = std::ptr::null_mut();
+        clears("client_create_cluster", || gsms_client_create_cluster(c, req, &mut r));
+        clears("cluster_result_status", || gsms_cluster_result_status(r));
+        clears("cluster_result_port", || {
+            gsms_cluster_result_port(r, 0, std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut())
+        });
+        gsms_cluster_result_free(r);
+        clears("client_allocate_cluster", || gsms_client_allocate_cluster(c, req, 5000, std::ptr::null_mut()));
+        let mut op = std::ptr::null_mut();
+        clears("client_create_cluster_async", || {
+            gsms_client_create_cluster_async(c, req, None, std::ptr::null_mut(), &mut op)
+        });
+        let mut op2 = std::ptr::null_mut();
+        clears("client_allocate_cluster_async", || {
+            gsms_client_allocate_cluster_async(c, req, 0, None, None, std::ptr::null_mut(), &mut op2)
+        });
+        assert!(
+            wait_until(Duration::from_secs(5), || gsms_operation_take_result(op, std::ptr::null_mut()) != GSMS_PENDING)
+        );
+        clears("operation_take_result", || gsms_operation_take_result(op, std::ptr::null_mut()));
+        clears("operation_cancel (after completion)", || gsms_operation_cancel(op));
+        clears("operation_cancel (in flight or done)", || gsms_operation_cancel(op2));
+        gsms_operation_free(op);
+        gsms_operation_free(op2);
+        clears("client_create_cluster with a token provider", || {
+            gsms_client_create_cluster(pc, req, std::ptr::null_mut())
+        });
+        gsms_cluster_request_free(req);
+        gsms_client_free(c);
+        gsms_client_free(pc);
+    }
+    assert_eq!(sink_seen, (GSMS_OK, true), "gsms_token_sink_set returned OK and cleared the last error");
+}
+
+// ---------------------------------------------------------------------------------------------
 // TLS: no configuration a caller can make accepts an unverified certificate
 // ---------------------------------------------------------------------------------------------
 

@@ -150,6 +150,12 @@ extern "C" {
         req: *mut gsms_cluster_request,
         session_id: *const c_char,
     ) -> gsms_status;
+    pub fn gsms_cluster_request_set_session(
+        req: *mut gsms_cluster_request,
+        scid: *const c_char,
+        template_name: *const c_char,
+        session_name: *const c_char,
+    ) -> gsms_status;
     pub fn gsms_cluster_request_set_abort_if_queued(req: *mut gsms_cluster_request, abort: u32) -> gsms_status;
     pub fn gsms_cluster_result_status(r: *const gsms_cluster_result) -> gsms_status;
     pub fn gsms_cluster_result_fulfillment_state(r: *const gsms_cluster_result) -> u32;
@@ -163,6 +169,14 @@ extern "C" {
     pub fn gsms_cluster_result_http_status(r: *const gsms_cluster_result) -> u16;
     pub fn gsms_cluster_result_attempts(r: *const gsms_cluster_result) -> u32;
     pub fn gsms_cluster_result_retry_after_ms(r: *const gsms_cluster_result) -> u32;
+    pub fn gsms_cluster_result_port(
+        r: *const gsms_cluster_result,
+        index: usize,
+        name: *mut *const c_char,
+        internal_port: *mut u32,
+        external_port: *mut u32,
+    ) -> gsms_status;
+    pub fn gsms_cluster_result_clone(r: *const gsms_cluster_result) -> *mut gsms_cluster_result;
     pub fn gsms_cluster_result_free(r: *mut gsms_cluster_result);
 }
 
