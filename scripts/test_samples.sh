@@ -149,6 +149,19 @@ check "Unreal subsystem compiles against stub UE headers (-Wall -Wextra -Werror,
   $UE/Tests/ue_driver.cpp $UE/Gsms/Source/Gsms/Private/GsmsSubsystem.cpp $UE/Gsms/Source/Gsms/Private/GsmsModule.cpp \
   -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -o "$OUT/ue_driver"
 
+# TCHAR is char in the stubs (so the driver can run); on Windows it is UTF-16. Compiled (not run)
+# with a char16_t TCHAR, a string passed to gsms_* without TCHAR_TO_UTF8, or read from it without
+# UTF8_TO_TCHAR, is a compile error; the second check proves that by dropping one conversion.
+UE_WIDE="g++ -std=c++17 -Wall -Wextra -Werror -fsyntax-only -DGSMS_STUB_WIDE_TCHAR -I$UE/Tests/ue_stubs -I$UE/Gsms/Source/Gsms/Public -Iinclude"
+check "Unreal subsystem compiles with a UTF-16 TCHAR (as on Windows), every string converted" \
+  $UE_WIDE $UE/Gsms/Source/Gsms/Private/GsmsSubsystem.cpp $UE/Gsms/Source/Gsms/Private/GsmsModule.cpp
+sed 's/gsms_config_set_base_url(Config, TCHAR_TO_UTF8(\*Url))/gsms_config_set_base_url(Config, *Url)/' \
+  $UE/Gsms/Source/Gsms/Private/GsmsSubsystem.cpp >"$OUT/GsmsSubsystemNoConversion.cpp"
+check "Unreal wide-TCHAR check refuses a string passed to gsms_* without TCHAR_TO_UTF8" sh -c "
+  ! cmp -s $UE/Gsms/Source/Gsms/Private/GsmsSubsystem.cpp '$OUT/GsmsSubsystemNoConversion.cpp' &&
+  ! $UE_WIDE -I$UE/Gsms/Source/Gsms/Private '$OUT/GsmsSubsystemNoConversion.cpp' 2>'$OUT/ue-wide.log' &&
+  grep -q 'gsms_config_set_base_url' '$OUT/ue-wide.log'"
+
 # Every gsms_ name the engine integrations use exists in gsms.h; P/Invoke arities match it.
 : >"$OUT/names.log"
 while IFS= read -r name; do
