@@ -16,6 +16,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
+. scripts/lib.sh
+need gcc gcc valgrind valgrind  # tests/c_programs.rs: the C suites, natively and under valgrind
 if ! cargo mutants --version >/dev/null 2>&1; then
   echo "installing cargo-mutants (cargo install cargo-mutants --locked)"
   cargo install cargo-mutants --locked --quiet || { echo "cargo-mutants could not be installed"; exit 1; }

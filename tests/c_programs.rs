@@ -3,7 +3,7 @@
 //! against an in-process emulator configured as scripts/test_c.sh configures the binary.
 //!
 //! Ignored by default: the test command runs the same programs (natively and under valgrind) in
-//! scripts/test_c.sh. scripts/mutants.sh runs this one (`--run-ignored`), so that a mutant of the
+//! scripts/test_c.sh. Needs a C compiler and valgrind. scripts/mutants.sh runs this one (`--run-ignored`), so that a mutant of the
 //! library is also tried against the C suites, which cargo-mutants cannot run by itself.
 
 use std::path::{Path, PathBuf};
@@ -33,12 +33,11 @@ fn compile(src: &str, out: &Path, lib_dir: &Path) {
     assert!(st.success(), "{src} does not compile");
 }
 
-#[test]
-#[ignore = "scripts/test_c.sh runs these programs in the test command; scripts/mutants.sh runs this test"]
-fn c_abi_programs_pass_against_this_build() {
+/// Compiles the programs, starts the emulator, and runs each (prog, args, wrapper) in order.
+fn run_programs(runs: &[(&str, &[&str], &[&str])]) {
     let lib = deps_dir();
     assert!(lib.join("libgsms.so").exists(), "no libgsms.so next to the test binary in {}", lib.display());
-    let out = lib.parent().unwrap().join("c-programs");
+    let out = lib.parent().unwrap().join(format!("c-programs-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let emu = Emulator::start(EmuConfig {
         servers_per_title: 2,
@@ -49,13 +48,42 @@ fn c_abi_programs_pass_against_this_build() {
         ..EmuConfig::default()
     })
     .unwrap();
-    for (prog, args) in [("test_abi", vec![]), ("test_stress", vec!["1000"])] {
+    for (prog, args, wrapper) in runs {
         let exe = out.join(prog);
         compile(&format!("tests/c/{prog}.c"), &exe, &lib);
-        let o = Command::new(&exe).arg(emu.base_url()).args(&args).output().unwrap();
+        let mut cmd = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        let o = cmd.arg(emu.base_url()).args(*args).output().unwrap_or_else(|e| {
+            panic!("{wrapper:?} {prog} could not be run ({e}); scripts/mutants.sh installs valgrind")
+        });
         let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        eprintln!("{prog}: {text}");
-        assert!(o.status.success(), "{prog} failed ({}):\n{text}", o.status);
+        eprintln!("{wrapper:?} {prog}: {text}");
+        assert!(o.status.success(), "{wrapper:?} {prog} failed ({}):\n{text}", o.status);
         emu.reset();
     }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+#[ignore = "scripts/test_c.sh runs these programs in the test command; scripts/mutants.sh runs this test"]
+fn c_abi_programs_pass_against_this_build() {
+    run_programs(&[("test_abi", &[], &[]), ("test_stress", &["1000"], &[])]);
+}
+
+/// As scripts/test_c.sh does: a use after free that runs "fine" natively (say, a client released
+/// too early by a free from inside its own callback) is an error under valgrind.
+#[test]
+#[ignore = "scripts/test_c.sh runs this in the test command; scripts/mutants.sh runs this test"]
+fn c_abi_program_passes_under_valgrind() {
+    run_programs(&[(
+        "test_abi",
+        &[],
+        &["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"],
+    )]);
 }
