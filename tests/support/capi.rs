@@ -456,10 +456,20 @@ impl Client {
     }
     /// Starts an async allocation with progress and completion going to `rec` (if any).
     pub fn allocate_async(&self, req: &Request, deadline_ms: u32, rec: Option<&'static Recorder>) -> Op {
+        self.allocate_async_with(req, deadline_ms, rec, true)
+    }
+    /// As `allocate_async`; `progress` false passes no progress callback (completion only).
+    pub fn allocate_async_with(
+        &self,
+        req: &Request,
+        deadline_ms: u32,
+        rec: Option<&'static Recorder>,
+        progress: bool,
+    ) -> Op {
         unsafe {
             let mut op = ptr::null_mut();
             let (p, d, ud): (gsms_progress_callback, gsms_cluster_callback, _) = match rec {
-                Some(r) => (Some(record_progress), Some(record_done), r.ud()),
+                Some(r) => (if progress { Some(record_progress) } else { None }, Some(record_done), r.ud()),
                 None => (None, None, ptr::null_mut()),
             };
             let st = gsms_client_allocate_cluster_async(self.0, req.0, deadline_ms, p, d, ud, &mut op);
