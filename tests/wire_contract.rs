@@ -211,7 +211,9 @@ fn cancel_stops_the_retries_and_backoff_of_the_call_in_flight() {
     thread::sleep(Duration::from_millis(150)); // the 503 has been read: the worker is waiting
     let t0 = Instant::now();
     assert_eq!(first.cancel(), GSMS_OK);
-    assert_eq!(first.take().map(|o| o.status), Some(GSMS_ERR_CANCELLED), "completed by cancel itself");
+    let o = first.take().expect("completed by cancel itself");
+    assert_eq!(o.status, GSMS_ERR_CANCELLED);
+    assert!(o.has_result && o.error_message.contains("cancel"), "the result says why: {:?}", o.error_message);
     let next = c.create_async(&req("next"), None);
     let o = next.wait(Duration::from_secs(10)).expect("the next call completes");
     assert_eq!(o.status, GSMS_OK, "{}", o.error_message);
@@ -219,6 +221,49 @@ fn cancel_stops_the_retries_and_backoff_of_the_call_in_flight() {
     // Past the 3 s the cancelled call would have waited: still no retry of it.
     thread::sleep(Duration::from_millis(3300).saturating_sub(t0.elapsed()));
     assert_eq!(posts_for(&emu, "backing-off").len(), 1, "the cancelled call sent no retry");
+}
+
+#[test]
+fn a_call_cancelled_while_its_request_is_answered_401_is_not_resent() {
+    // The refresh-and-resend after a 401 is the one retry that does not wait first: a cancel
+    // that arrived while the 401 was on its way must still stop it.
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::http_status(401).with_latency_ms(400).with_times(1));
+    let p = Provider::new("XBL3.0 x=1;stale", "XBL3.0 x=1;fresh");
+    let c = client(&emu.base_url(), TOKEN, |cfg| unsafe {
+        cfg.set_token_provider(Some(provide), Arc::as_ptr(&p) as *mut c_void);
+    });
+    let op = c.create_async(&req("cancel-401"), None);
+    assert!(wait_until(Duration::from_secs(3), || emu.request_count() == 1), "the first request is in flight");
+    assert_eq!(op.cancel(), GSMS_OK);
+    assert_eq!(op.take().map(|o| o.status), Some(GSMS_ERR_CANCELLED));
+    thread::sleep(Duration::from_millis(800)); // the 401 arrives after 400 ms
+    assert_eq!(posts_for(&emu, "cancel-401").len(), 1, "the refreshed resend went out after the cancel");
+    assert_eq!(*p.calls.lock().unwrap(), [0], "no refresh was asked for either");
+    drop(c);
+}
+
+#[test]
+fn retry_after_is_waited_for_on_calls_through_the_c_abi() {
+    // Blocking and async calls through the C ABI wait (interruptibly) before a retry: a 503 with
+    // Retry-After 1 puts a second between the two requests.
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(3, 1, 5000);
+    });
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("1").with_times(1));
+    let t = Instant::now();
+    let o = c.create(&req("ra-blocking"));
+    let took = t.elapsed();
+    assert_eq!((o.status, o.attempts), (GSMS_OK, 2), "{}", o.error_message);
+    assert!(took >= Duration::from_millis(950), "blocking: retried after {took:?}, not the 1 s asked");
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("1").with_times(1));
+    let t = Instant::now();
+    let o = c.create_async(&req("ra-async"), None).wait(Duration::from_secs(10)).unwrap();
+    let took = t.elapsed();
+    assert_eq!((o.status, o.attempts), (GSMS_OK, 2), "{}", o.error_message);
+    assert!(took >= Duration::from_millis(950), "async: retried after {took:?}");
+    assert!(took < Duration::from_secs(4), "async: {took:?}");
 }
 
 #[test]
@@ -413,6 +458,59 @@ fn calls_still_running_at_free_complete_with_shutdown_and_say_why() {
         assert!(o.has_result, "a result with the reason");
         assert!(o.error_message.contains("freed"), "the reason says the client was freed: {:?}", o.error_message);
     }
+}
+
+/// `user_data` of `slow_log`: the thread that must not be slowed, and whether a call is inside.
+struct SlowLog {
+    fast_thread: String,
+    inside: std::sync::atomic::AtomicBool,
+    calls_after_free: std::sync::atomic::AtomicU32,
+    freed: std::sync::atomic::AtomicBool,
+}
+
+unsafe extern "C" fn slow_log(ud: *mut c_void, _: u32, _: *const std::ffi::c_char) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let s = unsafe { &*(ud as *const SlowLog) };
+    if s.freed.load(SeqCst) {
+        s.calls_after_free.fetch_add(1, SeqCst);
+    }
+    if thread::current().name().unwrap_or("") != s.fast_thread {
+        s.inside.store(true, SeqCst);
+        thread::sleep(Duration::from_millis(300));
+        s.inside.store(false, SeqCst);
+    }
+}
+
+#[test]
+fn free_waits_for_a_log_callback_running_on_another_thread() {
+    // "Neither is called again once gsms_client_free has returned": a log callback that is
+    // running on a library thread when free is called has returned when free returns. The freeing
+    // thread ran log callbacks itself before (its blocking call logged), which must not confuse
+    // free's count of hook calls in progress.
+    use std::sync::atomic::Ordering::SeqCst;
+    let emu = emulator(|_| {});
+    let me = thread::current().name().unwrap_or("").to_string();
+    let state: &'static SlowLog = Box::leak(Box::new(SlowLog {
+        fast_thread: me,
+        inside: Default::default(),
+        calls_after_free: Default::default(),
+        freed: Default::default(),
+    }));
+    let c = client(&emu.base_url(), TOKEN, |cfg| unsafe {
+        let ud = state as *const SlowLog as *mut c_void;
+        assert_eq!(gsms_config_set_log_callback(cfg.0, Some(slow_log), ud, GSMS_LOG_TRACE), GSMS_OK);
+    });
+    for i in 0..3 {
+        assert_eq!(c.create(&req(&format!("log-blocking-{i}"))).status, GSMS_OK);
+        // logs on this thread
+    }
+    let _op = c.create_async(&req("log-async"), None);
+    assert!(wait_until(Duration::from_secs(3), || state.inside.load(SeqCst)), "a worker is inside the log callback");
+    c.free();
+    state.freed.store(true, SeqCst);
+    assert!(!state.inside.load(SeqCst), "gsms_client_free returned while a log callback was still running");
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(state.calls_after_free.load(SeqCst), 0, "the log callback was called after free returned");
 }
 
 // ---------------------------------------------------------------------------------------------
