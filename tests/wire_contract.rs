@@ -88,6 +88,25 @@ fn only_the_documented_statuses_are_retried_on_the_wire() {
 }
 
 #[test]
+fn a_dropped_connection_is_retried_within_a_deadline_too() {
+    // A connection closed before any answer is retried (resending is safe); a deadline that is
+    // still far away changes nothing, and only a passed one turns the failure into TIMEOUT.
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(4, 1, 5);
+    });
+    emu.add_fault(FaultRule::dropped_connection().with_times(2));
+    let o = c.allocate(&req("dropped-deadline"), 10_000);
+    assert_eq!((o.status, o.attempts, o.state), (GSMS_OK, 3, GSMS_FULFILLMENT_FULFILLED), "{}", o.error_message);
+    emu.add_fault(FaultRule::dropped_connection().with_times(1));
+    let o = c.create_async(&req("dropped-async"), None).wait(Duration::from_secs(10)).unwrap();
+    assert_eq!((o.status, o.attempts), (GSMS_OK, 2), "{}", o.error_message);
+    emu.add_fault(FaultRule::dropped_connection());
+    let o = c.allocate(&req("dropped-always"), 10_000);
+    assert_eq!((o.status, o.attempts), (GSMS_ERR_NETWORK, 4), "{}", o.error_message);
+}
+
+#[test]
 fn a_static_token_401_is_final_and_not_resent() {
     let emu = emulator(|c| c.revoked_tokens = vec!["XBL3.0 x=1;revoked".into()]);
     let c = client(&emu.base_url(), "XBL3.0 x=1;revoked", |_| {});
