@@ -104,6 +104,17 @@ fn a_dropped_connection_is_retried_within_a_deadline_too() {
     emu.add_fault(FaultRule::dropped_connection());
     let o = c.allocate(&req("dropped-always"), 10_000);
     assert_eq!((o.status, o.attempts), (GSMS_ERR_NETWORK, 4), "{}", o.error_message);
+
+    // A retry whose backoff (here at least 1 s) would come after the deadline (600 ms) is not
+    // waited for: the call ends at once with the network error, before its deadline.
+    let slow = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(4, 2000, 2000);
+    });
+    let t = Instant::now();
+    let o = slow.allocate(&req("dropped-past-deadline"), 600);
+    let took = t.elapsed();
+    assert_eq!((o.status, o.attempts), (GSMS_ERR_NETWORK, 1), "{}", o.error_message);
+    assert!(took < Duration::from_millis(500), "ended at once, not after the backoff: {took:?}");
 }
 
 #[test]
