@@ -66,6 +66,7 @@ fn only_the_documented_statuses_are_retried_on_the_wire() {
         assert_eq!((o.http_status, o.attempts), (s, 1), "HTTP {s} is final");
         assert_eq!(emu.request_count() - before, 1, "HTTP {s}: one request on the wire");
         assert!(o.error_message.contains(&s.to_string()), "{}", o.error_message);
+        assert!(o.raw_json.contains("injected fault"), "HTTP {s}: the error body is kept: {:?}", o.raw_json);
     }
     for s in [408u16, 429, 500, 502, 503, 504] {
         emu.clear_faults();
@@ -115,6 +116,38 @@ fn a_dropped_connection_is_retried_within_a_deadline_too() {
     let took = t.elapsed();
     assert_eq!((o.status, o.attempts), (GSMS_ERR_NETWORK, 1), "{}", o.error_message);
     assert!(took < Duration::from_millis(500), "ended at once, not after the backoff: {took:?}");
+}
+
+#[test]
+fn a_retry_after_of_exactly_the_max_delay_is_waited_for() {
+    // "More than the max delay" ends the call; exactly the max delay (1 s here) is honoured.
+    let emu = emulator(|_| {});
+    let c = client(&emu.base_url(), TOKEN, |cfg| {
+        cfg.set_retry_policy(3, 1, 1000);
+    });
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("1").with_times(1));
+    let o = c.create(&req("ra-equal"));
+    assert_eq!((o.status, o.attempts), (GSMS_OK, 2), "{}", o.error_message);
+    emu.add_fault(FaultRule::http_status(503).with_retry_after("2").with_times(1));
+    let o = c.create(&req("ra-more"));
+    assert_eq!((o.status, o.attempts, o.retry_after_ms), (GSMS_ERR_RETRIES_EXHAUSTED, 1, 2000), "{}", o.error_message);
+}
+
+#[test]
+fn an_error_body_is_kept_as_text_with_nul_bytes_replaced() {
+    use raw_server::{respond, After, RawServer};
+    let srv = RawServer::start(|s, _| {
+        let _ = respond(s, "409 Conflict", &[], b"{\"message\":\"busy\"}\0tail");
+        After::Close
+    });
+    let c = client(&srv.url(), TOKEN, |_| {});
+    let o = c.create(&req("error-body"));
+    assert_eq!((o.status, o.http_status), (GSMS_ERR_HTTP_STATUS, 409));
+    assert_eq!(
+        o.raw_json, "{\"message\":\"busy\"}\u{FFFD}tail",
+        "the body, a NUL made U+FFFD (a C string ends at NUL)"
+    );
+    assert!(o.error_message.contains("busy"), "{}", o.error_message);
 }
 
 #[test]

@@ -214,6 +214,7 @@ pub struct Outcome {
     pub region_len: usize,
     pub correlation_id: String,
     pub error_message: String,
+    pub raw_json: String,
     pub thread: String,
 }
 
@@ -238,6 +239,7 @@ impl Outcome {
                 region_len: CStr::from_ptr(gsms_cluster_result_region(r)).to_bytes().len(),
                 correlation_id: text(gsms_cluster_result_correlation_id(r)),
                 error_message: text(gsms_cluster_result_error_message(r)),
+                raw_json: text(gsms_cluster_result_raw_json(r)),
                 thread,
             }
         }
