@@ -768,6 +768,79 @@ fn no_configuration_of_the_c_abi_accepts_an_unverified_certificate() {
     assert_eq!(emu.request_count(), 1);
 }
 
+#[test]
+fn a_ca_bundle_of_16_mib_is_read_and_one_byte_more_is_refused() {
+    let (_, ca_pem) = gsms_emulator::generate_test_tls();
+    let dir = std::env::temp_dir().join(format!("gsms-wire-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    const CAP: usize = 16 * 1024 * 1024;
+    let mut bundle = Vec::with_capacity(CAP + 1);
+    while bundle.len() + ca_pem.len() + 1 < CAP {
+        bundle.extend_from_slice(&ca_pem);
+        bundle.push(b'\n');
+    }
+    bundle.resize(CAP, b'\n');
+    let path = dir.join("big.pem");
+    unsafe {
+        let cfg = gsms_config_new();
+        std::fs::write(&path, &bundle).unwrap();
+        let p = cstr(path.to_str().unwrap());
+        assert_eq!(gsms_config_set_ca_bundle_path(cfg, p.as_ptr()), GSMS_OK, "16 MiB exactly: {}", last_error());
+        bundle.push(b'\n');
+        std::fs::write(&path, &bundle).unwrap();
+        assert_eq!(gsms_config_set_ca_bundle_path(cfg, p.as_ptr()), GSMS_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("16777216"), "the reason names the cap: {}", last_error());
+        gsms_config_free(cfg);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `user_data` of `level_log`: the levels delivered.
+unsafe extern "C" fn level_log(ud: *mut c_void, level: u32, _: *const std::ffi::c_char) {
+    let seen = unsafe { &*(ud as *const std::sync::Mutex<Vec<u32>>) };
+    seen.lock().unwrap().push(level);
+}
+
+#[test]
+fn each_log_level_delivers_itself_and_the_levels_above_it_only() {
+    // Two calls log at every level from ERROR to DEBUG: 503 twice (a retry, INFO; the budget of
+    // 2 spent, WARN; each attempt, DEBUG), then a 404 (ERROR). min_level k delivers exactly the
+    // levels <= k.
+    let emu = emulator(|_| {});
+    unsafe {
+        let cfg = gsms_config_new();
+        for bad in [0, 6, u32::MAX] {
+            assert_eq!(
+                gsms_config_set_log_callback(cfg, Some(level_log), std::ptr::null_mut(), bad),
+                GSMS_ERR_INVALID_ARGUMENT
+            );
+        }
+        gsms_config_free(cfg);
+    }
+    let mut all = Vec::new();
+    for k in 1..=5u32 {
+        let seen: &'static std::sync::Mutex<Vec<u32>> = Box::leak(Box::default());
+        let c = client(&emu.base_url(), TOKEN, |cfg| unsafe {
+            let ud = seen as *const _ as *mut c_void;
+            assert_eq!(gsms_config_set_log_callback(cfg.0, Some(level_log), ud, k), GSMS_OK, "level {k}");
+            cfg.set_retry_policy(2, 1, 5);
+        });
+        emu.add_fault(FaultRule::http_status(503).with_retry_after("0").with_times(2));
+        assert_eq!(c.create(&req(&format!("levels-{k}"))).status, GSMS_ERR_RETRIES_EXHAUSTED);
+        emu.add_fault(FaultRule::http_status(404).with_times(1));
+        assert_eq!(c.create(&req(&format!("levels-{k}"))).status, GSMS_ERR_HTTP_STATUS);
+        drop(c);
+        let got: std::collections::BTreeSet<u32> = seen.lock().unwrap().iter().copied().collect();
+        assert!(got.iter().all(|&l| l <= k), "min_level {k} delivered {got:?}");
+        assert!(got.contains(&k.min(4)), "min_level {k}: a line at level {} was expected, got {got:?}", k.min(4));
+        all.push(got);
+    }
+    assert!(
+        all.windows(2).all(|w| w[0].is_subset(&w[1])),
+        "each level delivers at least what the one below does: {all:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The 1 MiB body cap, at its edge
 // ---------------------------------------------------------------------------------------------
