@@ -78,6 +78,12 @@ w("")
 w("| test | libgsms p50 us | libcurl p50 us | p50 ratio | libgsms p99 us | libcurl p99 us | libgsms CPU us/req | libcurl CPU us/req | CPU ratio | rounds |")
 w("|---|---|---|---|---|---|---|---|---|---|")
 targets = []
+# Targets that are contract figures (API.md), not performance goals: scripts/bench.sh fails when
+# one is missed or was not measured. tests/async_ops.rs and tests/c/test_abi.c check only that
+# cancel and free do not wait for a stuck request (a 1 s bound, for a loaded machine).
+CONTRACT_CANCEL = "contract: cancel -> completion <= 100 ms (max, request stuck)"
+CONTRACT_FREE = "contract: gsms_client_free with 8 stuck requests <= 250 ms (max)"
+CONTRACT = [CONTRACT_CANCEL, CONTRACT_FREE]
 for test, curl in [("warm_http", "libcurl"), ("warm_https", "libcurl"), ("cold_http", "libcurl"),
                    ("cold_https", "libcurl"), ("cold_https", "libcurl-1root")]:
     g50, c50 = med("libgsms", test, "p50_us"), med(curl, test, "p50_us")
@@ -141,10 +147,17 @@ two = med("libgsms-2cores", "async_start", "p50_us")
 one = med("libgsms", "async_start", "p50_us")
 targets.append(("async start p50 <= 5 us (own CPU time; wall time on 2 cores)", "%s / %s us (1 core wall: %s us)" % (fmt(own), fmt(two), fmt(one)),
                 verdict(max(own or 1e9, two or 1e9), 5.0)))
-cw = max([med("libgsms", t, "max_us") or 0 for t in ["cancel_on_worker", "cancel_on_dispatch"]])
-targets.append(("cancel -> completion <= 100 ms (max)", fmt(cw / 1000.0) + " ms", verdict(cw / 1000.0, 100)))
-fw = max([med("libgsms", t, "max_us") or 0 for t in ["free_stuck_8_on_worker", "free_stuck_8_on_dispatch"]])
-targets.append(("free with stuck requests <= 250 ms (max)", fmt(fw / 1000.0) + " ms", verdict(fw / 1000.0, 250)))
+def worst_ms(tests):
+    """The largest median max over `tests`, in ms; None unless every one was measured."""
+    v = [med("libgsms", t, "max_us") for t in tests]
+    return None if any(x is None for x in v) else max(v) / 1000.0
+
+
+# The contract's own figures (API.md): a miss, or a figure not measured, fails the summary.
+cw = worst_ms(["cancel_on_worker", "cancel_on_dispatch"])
+targets.append((CONTRACT_CANCEL, fmt(cw, " ms"), verdict(cw, 100)))
+fw = worst_ms(["free_stuck_8_on_worker", "free_stuck_8_on_dispatch"])
+targets.append((CONTRACT_FREE, fmt(fw, " ms"), verdict(fw, 250)))
 w("")
 
 w("### Throughput, one client (ON_WORKER callbacks start the next operation)")
@@ -228,4 +241,9 @@ w("| target | measured | |")
 w("|---|---|---|")
 for t, m, v in targets:
     w("| %s | %s | %s |" % (t, m, v))
+missed = [t for t, m, v in targets if t in CONTRACT and v != "**met**"]
+w("")
+w("Contract figures: %d met, %d missed or not measured%s" % (
+    len(CONTRACT) - len(missed), len(missed), (": " + "; ".join(missed)) if missed else ""))
 print("\n".join(out))
+sys.exit(1 if missed else 0)

@@ -298,5 +298,9 @@ done
 
 log "total time $((SECONDS - T0)) s"
 echo
-python3 "$ROOT/benches/summarize.py" "$RESULTS" | tee "$OUT/summary.md"
+# The summary exits non-zero when a contract figure (cancel <= 100 ms, free <= 250 ms) is missed.
+SUMMARY_RC=0
+python3 "$ROOT/benches/summarize.py" "$RESULTS" >"$OUT/summary.md" || SUMMARY_RC=$?
+cat "$OUT/summary.md"
 [ "$FAILED" = 0 ] || { echo "some benchmark programs failed: see $RESULTS"; exit 1; }
+[ "$SUMMARY_RC" = 0 ] || { echo "a contract figure was missed or not measured (see Targets above)"; exit 1; }

@@ -17,13 +17,25 @@ fi
 # Drift between include/gsms.h and src/ffi must fail the run, not be silently regenerated.
 export CI=true
 
-passed=0; failed=0; failures=()
+# Each suite prints its own closing line ("<suite>: N passed, M failed, K skipped") and marks
+# every check it could not run with a line starting "SKIPPED"; a suite that exits 77 ran nothing
+# but skips and is counted skipped here, never passed.
+LOGS="$ROOT/target/test-logs"
+mkdir -p "$LOGS"
+passed=0; failed=0; skipped=0; failures=(); skipped_checks=()
 suite() {
   local name=$1; shift
   echo "=== $name"
-  local t0=$SECONDS
-  if "$@"; then
+  local t0=$SECONDS log="$LOGS/suite-$((passed + failed + skipped + 1)).log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local inner
+  inner=$(grep -E '^(--- .*: )?SKIPPED' "$log" | sed "s|^|$name: |")
+  [ -n "$inner" ] && mapfile -t -O "${#skipped_checks[@]}" skipped_checks <<<"$inner"
+  if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  elif [ "$rc" -eq 77 ]; then
+    skipped=$((skipped + 1)); echo "=== $name: SKIPPED ($((SECONDS - t0)) s)"
   else
     failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
   fi
@@ -44,5 +56,7 @@ suite "hardening extras (panic boundary, NULL walk + valgrind, soak, miri, fuzz)
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed suite: %s\n' "${failures[@]}"
-echo "suites: $passed passed, $failed failed"
+echo "skipped checks: ${#skipped_checks[@]}"
+[ ${#skipped_checks[@]} -gt 0 ] && printf '  %s\n' "${skipped_checks[@]}"
+echo "suites: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

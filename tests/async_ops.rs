@@ -103,7 +103,7 @@ fn progress_then_completion_in_order() {
 }
 
 #[test]
-fn cancel_delivers_within_100ms_even_when_stuck_and_is_a_no_op_after() {
+fn cancel_delivers_without_waiting_for_a_stuck_request_and_is_a_no_op_after() {
     let emu = emulator(|_| {});
     emu.add_fault(FaultRule::latency(5000));
     let c = rt(&emu, CallbackMode::OnWorker, |cfg| cfg.set_timeouts(1000, 10_000).unwrap());
@@ -112,8 +112,9 @@ fn cancel_delivers_within_100ms_even_when_stuck_and_is_a_no_op_after() {
     assert!(wait_until(Duration::from_secs(2), || emu.request_count() == 1), "request in flight");
     let t = Instant::now();
     op.cancel();
-    // The contract is 100 ms (measured in benches/); the bound here proves cancel does not wait
-    // for the 5 s stuck request, with slack for a loaded CI machine.
+    // What this checks: cancel does not wait for the 5 s stuck request (a 1 s bound, for a loaded
+    // CI machine). The contract figure, 100 ms, is checked by scripts/bench.sh, which fails when
+    // it is missed (benches/summarize.py, "contract:" targets).
     assert!(wait_until(Duration::from_millis(1000), || log.lock().unwrap().len() == 1), "completion without waiting");
     let took = t.elapsed();
     assert!(took < Duration::from_millis(1000), "{took:?}");
@@ -125,7 +126,7 @@ fn cancel_delivers_within_100ms_even_when_stuck_and_is_a_no_op_after() {
 }
 
 #[test]
-fn cancel_before_start_and_in_dispatch_mode() {
+fn cancel_of_a_queued_call_completes_at_the_next_dispatch() {
     let emu = emulator(|_| {});
     emu.add_fault(FaultRule::latency(3000));
     let c = rt(&emu, CallbackMode::OnDispatch, |cfg| cfg.set_worker_threads(1).unwrap());
@@ -136,9 +137,8 @@ fn cancel_before_start_and_in_dispatch_mode() {
     assert!(log.lock().unwrap().is_empty(), "never inside cancel");
     assert_eq!(c.dispatch(0), 1);
     assert_eq!(log.lock().unwrap()[0].0, Status::Cancelled);
-    // The cancelled one never reaches the wire.
-    thread::sleep(Duration::from_millis(50));
-    assert!(emu.request_count() <= 1);
+    // That the cancelled call never reaches the wire is checked, once the worker is free again,
+    // by tests/wire_contract.rs (a_cancelled_queued_call_never_reaches_the_wire).
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn poll_api_without_callbacks() {
 }
 
 #[test]
-fn shutdown_with_stuck_and_queued_operations_completes_each_once_within_250ms() {
+fn shutdown_with_stuck_and_queued_operations_completes_each_once_without_waiting_for_them() {
     let emu = emulator(|_| {});
     emu.add_fault(FaultRule::latency(5000));
     for mode in [CallbackMode::OnDispatch, CallbackMode::OnWorker] {
@@ -178,8 +178,9 @@ fn shutdown_with_stuck_and_queued_operations_completes_each_once_within_250ms() 
         let t = Instant::now();
         c.shutdown();
         let took = t.elapsed();
-        // The contract is 250 ms (measured in benches/); the bound here only proves that free does
-        // not wait for the 5 s stuck requests, with slack for a loaded CI machine.
+        // What this checks: free does not wait for the 5 s stuck requests (a 1 s bound, for a
+        // loaded CI machine). The contract figure, 250 ms, is checked by scripts/bench.sh, which
+        // fails when it is missed.
         assert!(took < Duration::from_millis(1000), "{mode:?}: {took:?}");
         let l = log.lock().unwrap();
         assert_eq!(l.len(), 6, "{mode:?}");

@@ -385,17 +385,41 @@ fn a_client_is_shared_by_many_threads_at_once() {
             .map(|t| {
                 thread::spawn(move || {
                     let c = c;
+                    let mut ops = Vec::new();
                     for i in 0..25 {
                         let req = valid_request(&format!("shared-{t}-{i}"));
                         let mut r = ptr::null_mut();
                         assert_eq!(gsms_client_create_cluster(c.0, req, &mut r), GSMS_OK);
+                        assert_eq!(
+                            gsms_cluster_result_fulfillment_state(r),
+                            gsms_fulfillment_state::GSMS_FULFILLMENT_FULFILLED
+                        );
                         assert_eq!(gsms_client_set_auth_token(c.0, cs(TOKEN.as_bytes()).as_ptr()), GSMS_OK);
                         let mut op = ptr::null_mut();
                         assert_eq!(gsms_client_create_cluster_async(c.0, req, None, ptr::null_mut(), &mut op), GSMS_OK);
                         gsms_client_dispatch(c.0, 0);
-                        gsms_operation_free(op);
+                        ops.push(op as usize);
                         gsms_cluster_result_free(r);
                         gsms_cluster_request_free(req);
+                    }
+                    // Every async call of this thread finished, fulfilled (the same session as
+                    // its blocking call: an idempotent repeat).
+                    let end = Instant::now() + Duration::from_secs(20);
+                    for op in ops {
+                        let op = op as *mut gsms_operation;
+                        let mut r = ptr::null_mut();
+                        let mut st = gsms_operation_take_result(op, &mut r);
+                        while st == GSMS_PENDING && Instant::now() < end {
+                            thread::sleep(Duration::from_millis(2));
+                            st = gsms_operation_take_result(op, &mut r);
+                        }
+                        assert_eq!(st, GSMS_OK, "{}", last_error());
+                        assert_eq!(
+                            gsms_cluster_result_fulfillment_state(r),
+                            gsms_fulfillment_state::GSMS_FULFILLMENT_FULFILLED
+                        );
+                        gsms_cluster_result_free(r);
+                        gsms_operation_free(op);
                     }
                 })
             })
@@ -405,6 +429,10 @@ fn a_client_is_shared_by_many_threads_at_once() {
         }
         gsms_client_free(c.0);
     }
+    // 4 threads x 25 x (one blocking + one async call), each sent once.
+    assert_eq!(emu.request_count(), 200);
+    let sessions: std::collections::HashSet<Vec<u8>> = emu.requests().into_iter().map(|r| r.body).collect();
+    assert_eq!(sessions.len(), 100, "each session was asked for twice");
 }
 
 unsafe extern "C" fn provider_bad_value(_: *mut c_void, _: u32, sink: *mut gsms_token_sink) -> u32 {

@@ -373,19 +373,28 @@ fn retry_after_of_100000_seconds_ends_at_once() {
     assert_eq!(r.attempts, 1, "does not sleep 27 hours");
     assert!(r.error_message.contains("busy"), "{}", r.error_message);
     assert!(took < Duration::from_secs(2), "{took:?}");
-    // Absurd and hostile variants: saturated, or ignored as unparsable (then the backoff applies).
+    // Absurd and hostile variants, told apart by what reaches the wire: a value that saturates
+    // (huge seconds, a date far ahead) ends the call after its one request and is reported as
+    // u32::MAX ms; a value that is not a Retry-After at all ("-5", "1e9") is ignored, so the
+    // backoff applies and the whole budget (3 attempts) is spent, with no Retry-After reported.
+    let saturated = (1, u32::MAX);
+    let ignored = (3, 0);
     for (ra, want) in [
-        ("99999999999999999999999999", Status::RetriesExhausted),
-        ("-5", Status::RetriesExhausted),
-        ("1e9", Status::RetriesExhausted),
-        ("Fri, 31 Dec 9999 23:59:59 GMT", Status::RetriesExhausted),
+        ("99999999999999999999999999", saturated),
+        ("4294967296", saturated),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", saturated),
+        ("-5", ignored),
+        ("1e9", ignored),
+        ("soon", ignored),
     ] {
         let srv = RawServer::start(move |s, _| {
             let _ = respond(s, "503 Service Unavailable", &[("Retry-After", ra)], b"");
             After::Close
         });
         let (r, took) = call(&srv.url(), |_| {});
-        assert_eq!(r.status, want, "{ra}: {}", r.error_message);
+        assert_eq!(r.status, Status::RetriesExhausted, "{ra}: {}", r.error_message);
+        assert_eq!((r.attempts, r.retry_after_ms), want, "{ra}: (attempts, retry_after_ms)");
+        assert_eq!(srv.requests(), want.0 as usize, "{ra}: requests on the wire");
         assert!(took < Duration::from_secs(3), "{ra}: {took:?}");
     }
 }

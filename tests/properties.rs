@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use gsms::core::call::Decode;
-use gsms::core::wire::{error_body_message, DEFAULT_POLL_INTERVAL_MS, MAX_BODY_BYTES};
+use gsms::core::wire::{error_body_message, DEFAULT_POLL_INTERVAL_MS};
 use gsms::core::ClusterResult;
 
 /// The clusters answer decoder.
@@ -250,9 +250,4 @@ proptest! {
             prop_assert_eq!(r.session_id.matches('/').count(), 6);
         }
     }
-}
-
-#[test]
-fn the_body_cap_is_one_mib() {
-    assert_eq!(MAX_BODY_BYTES, 1024 * 1024);
 }

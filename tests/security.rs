@@ -32,8 +32,12 @@ fn rust_sources(dir: &Path, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A tripwire, not the proof: fails when code or the header starts to mention a way around
+/// certificate checks. The proof is behavioural: tls_refuses_unknown_cas_wrong_names_and_plain_text
+/// below, and tests/wire_contract.rs (no_configuration_of_the_c_abi_accepts_an_unverified_certificate),
+/// which tries every setter of the C ABI against a server whose certificate is not trusted.
 #[test]
-fn there_is_no_way_to_turn_tls_verification_off() {
+fn no_source_or_header_mentions_a_way_to_skip_tls_verification() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_sources(&root.join("src"), &mut files);

@@ -45,12 +45,19 @@ pub trait Call: Send + 'static {
     fn describe(&self) -> String;
 }
 
-/// One step of `call` with the shared following rules: the wait is floored at 100 ms and capped
+/// One step of `call` with the shared following rules: `on_poll` sees the result whenever the
+/// call is not final yet (a Queued answer: progress), then the wait is floored at 100 ms and capped
 /// at 300 s, and a poll that would come after the deadline ends the call now with `Timeout`.
-pub fn step<C: Call + ?Sized>(call: &mut C, client: &Client, opts: &CallOptions<'_>) -> Step {
+pub fn step<C: Call + ?Sized>(
+    call: &mut C,
+    client: &Client,
+    opts: &CallOptions<'_>,
+    on_poll: &mut dyn FnMut(&C::Output),
+) -> Step {
     match call.step(client, opts) {
         Step::Done => Step::Done,
         Step::PollAfter(asked) => {
+            on_poll(call.result());
             let what = call.describe();
             follow_rules(asked, &what, client, opts, call.result_mut().info_mut())
         }
@@ -94,10 +101,9 @@ pub fn run_with_progress<C: Call>(
     on_progress: &mut dyn FnMut(&C::Output),
 ) -> C::Output {
     loop {
-        match step(&mut call, client, opts) {
+        match step(&mut call, client, opts, on_progress) {
             Step::Done => break,
             Step::PollAfter(wait) => {
-                on_progress(call.result());
                 if opts.sleep(wait) {
                     call.result_mut().info_mut().fail(Status::Cancelled, "cancelled while waiting to poll");
                     break;

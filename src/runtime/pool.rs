@@ -95,12 +95,11 @@ pub(crate) fn worker_loop(s: Arc<Shared>) {
         let op = Arc::clone(&job.op);
         let run = catch_unwind(AssertUnwindSafe(|| {
             let opts = CallOptions { deadline: job.deadline, cancel: Some(&op.cancel) };
-            job.task.step(&s.core, &opts)
+            job.task.step(&s.core, &opts, &mut |snapshot| delivery::progress(&op, snapshot))
         }));
         s.busy_workers.fetch_sub(1, Ordering::Relaxed);
         match run {
             Ok(Step::PollAfter(wait)) => {
-                delivery::progress(&job.op, || job.task.snapshot());
                 let mut j = lock(&s.jobs);
                 if s.life.is_running() {
                     j.seq += 1;

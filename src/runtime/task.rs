@@ -22,10 +22,14 @@ pub(crate) fn failure_of<T: HasInfo>(status: Status, message: &str) -> AnyResult
 
 /// One call, boxed for a worker.
 pub(crate) trait Task: Send {
-    /// One exchange with the shared following rules (`core::call::step`).
-    fn step(&mut self, core: &CoreClient, opts: &CallOptions<'_>) -> Step;
-    /// What progress callbacks see after a `PollAfter`.
-    fn snapshot(&self) -> AnyResult;
+    /// One exchange with the shared following rules (`core::call::step`); `on_poll` is handed a
+    /// way to make the progress snapshot whenever the call is not final yet.
+    fn step(
+        &mut self,
+        core: &CoreClient,
+        opts: &CallOptions<'_>,
+        on_poll: &mut dyn FnMut(&dyn Fn() -> AnyResult),
+    ) -> Step;
     /// The final status and result, once `step` said Done.
     fn finish(&mut self) -> (Status, AnyResult);
 }
@@ -33,12 +37,13 @@ pub(crate) trait Task: Send {
 pub(crate) struct CallTask<C: Call>(pub C);
 
 impl<C: Call> Task for CallTask<C> {
-    fn step(&mut self, core: &CoreClient, opts: &CallOptions<'_>) -> Step {
-        call::step(&mut self.0, core, opts)
-    }
-
-    fn snapshot(&self) -> AnyResult {
-        Arc::new(self.0.result().clone())
+    fn step(
+        &mut self,
+        core: &CoreClient,
+        opts: &CallOptions<'_>,
+        on_poll: &mut dyn FnMut(&dyn Fn() -> AnyResult),
+    ) -> Step {
+        call::step(&mut self.0, core, opts, &mut |r: &C::Output| on_poll(&|| Arc::new(r.clone()) as AnyResult))
     }
 
     fn finish(&mut self) -> (Status, AnyResult) {

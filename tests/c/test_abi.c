@@ -444,6 +444,8 @@ static void test_cancel_and_free_with_stuck_requests(void) {
   sleep_ms(100);
   t = now_ms();
   CHECK_STATUS(gsms_operation_cancel(op), GSMS_OK);
+  /* 1000 ms: cancel does not wait for the 2.5 s stuck request (slack for valgrind and a loaded
+     machine). The contract's 100 ms is checked by scripts/bench.sh, which fails when missed. */
   CHECK(wait_done(&s, NULL, 1000) == 1);
   CHECK(!pthread_equal(s.thread, pthread_self())); /* on the library thread, never inside cancel */
   CHECK(now_ms() - t < 1000);
@@ -459,7 +461,7 @@ static void test_cancel_and_free_with_stuck_requests(void) {
   sleep_ms(100);
   t = now_ms();
   gsms_client_free(d);
-  CHECK(now_ms() - t < 1000);
+  CHECK(now_ms() - t < 1000); /* does not wait for the stuck requests; 250 ms: scripts/bench.sh */
   all = 1;
   for (i = 0; i < 4; i++) {
     if (q[i].done != 1 || q[i].status != GSMS_ERR_SHUTDOWN || !pthread_equal(q[i].thread, pthread_self())) all = 0;

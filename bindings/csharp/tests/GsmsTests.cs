@@ -1,13 +1,20 @@
 // Tests of the C# layer against a running emulator (scripts/test_samples.sh starts one):
 //   mcs -out:tests.exe GsmsTests.cs ../*.cs && GSMS_BASE_URL=http://127.0.0.1:PORT mono tests.exe
 // Each test uses its own title id: the emulator keeps a separate server pool per title.
-// Prints "ok - <name>" or "not ok - <name>: <why>" per test and exits non-zero on any failure.
+// Prints "ok - <name>", "not ok - <name>: <why>" or "SKIPPED - <name>: <why>" per test (a skipped
+// test is never counted as passed) and exits non-zero on any failure.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using Gsms;
+
+/// Thrown by a test that cannot run here: reported as SKIPPED, never as passed.
+sealed class SkipException : Exception
+{
+    public SkipException(string why) : base(why) { }
+}
 
 static class GsmsTests
 {
@@ -282,11 +289,11 @@ static class GsmsTests
 
     // A request still running on a library thread when the client is disposed logs when it
     // finishes, after gsms_client_free returned: the Log delegate must not be called then.
-    // Needs GSMS_SLOW_BASE_URL (an emulator with --latency-ms 1500); passes trivially without.
+    // Needs GSMS_SLOW_BASE_URL (an emulator with --latency-ms 1500); SKIPPED without.
     static void LogNotCalledAfterDispose()
     {
         string slow = Environment.GetEnvironmentVariable("GSMS_SLOW_BASE_URL");
-        if (string.IsNullOrEmpty(slow)) return;
+        if (string.IsNullOrEmpty(slow)) throw new SkipException("GSMS_SLOW_BASE_URL not set (an emulator with --latency-ms 1500)");
         int after = 0;
         bool disposed = false;
         var options = new GsmsClientOptions
@@ -331,7 +338,7 @@ static class GsmsTests
             new KeyValuePair<string, Action>("log_and_token_provider", LogAndTokenProvider),
             new KeyValuePair<string, Action>("log_not_called_after_dispose", LogNotCalledAfterDispose),
         };
-        int failed = 0;
+        int failed = 0, skipped = 0;
         foreach (var t in tests)
         {
             try
@@ -339,13 +346,18 @@ static class GsmsTests
                 t.Value();
                 Console.WriteLine("ok - " + t.Key);
             }
+            catch (SkipException e)
+            {
+                skipped++;
+                Console.WriteLine("SKIPPED - " + t.Key + ": " + e.Message);
+            }
             catch (Exception e)
             {
                 failed++;
                 Console.WriteLine("not ok - " + t.Key + ": " + e);
             }
         }
-        Console.WriteLine("csharp tests: {0} passed, {1} failed", tests.Length - failed, failed);
+        Console.WriteLine("csharp tests: {0} passed, {1} failed, {2} skipped", tests.Length - failed - skipped, failed, skipped);
         return failed == 0 ? 0 : 1;
     }
 }

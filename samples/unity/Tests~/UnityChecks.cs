@@ -3,7 +3,10 @@
 // - every extern method of Gsms.GsmsNative imports the expected library ("gsms", or
 //   "__Internal" in an iOS player build), with Cdecl;
 // - every method handed to native code as a callback (static, taking an IntPtr user data first)
-//   carries [MonoPInvokeCallback], as IL2CPP requires;
+//   carries [MonoPInvokeCallback(typeof(D))], as IL2CPP requires, where D is a delegate type whose
+//   signature is the method's and which is [UnmanagedFunctionPointer(Cdecl)] (read from the
+//   attribute's metadata, so this holds whatever the attribute class itself keeps: the stub one
+//   keeps nothing);
 // - no P/Invoke signature uses bool or string (flags are uint32_t; strings are UTF-8 by hand);
 // - with an emulator URL: drives GsmsAllocateDemo as the editor would (OnEnable, Allocate, one
 //   Update per frame, leaving play mode), once with callbacks and once callback-free, printing
@@ -53,9 +56,18 @@ static class UnityChecks
                     && ps[0].Name == "userData" && (m.Attributes & MethodAttributes.PinvokeImpl) == 0;
                 if (!isTrampoline) continue;
                 callbacks++;
-                if (!m.GetCustomAttributes(false).Any(a => a.GetType().Name == "MonoPInvokeCallbackAttribute"))
+                var attr = m.GetCustomAttributesData().FirstOrDefault(a => a.AttributeType.Name == "MonoPInvokeCallbackAttribute");
+                if (attr == null)
                 {
                     Console.WriteLine("callback " + type.Name + "." + m.Name + " lacks [MonoPInvokeCallback]");
+                    problems++;
+                    continue;
+                }
+                var named = attr.ConstructorArguments.Count == 1 ? attr.ConstructorArguments[0].Value as Type : null;
+                string why = DelegateMismatch(named, m);
+                if (why != null)
+                {
+                    Console.WriteLine("callback " + type.Name + "." + m.Name + ": [MonoPInvokeCallback] " + why);
                     problems++;
                 }
             }
@@ -68,6 +80,26 @@ static class UnityChecks
             if (!DriveDemo(asm, args[2], long.Parse(args[3]) + 1, true, false)) return 1;
         }
         return 0;
+    }
+
+    static string Signature(Type ret, Type[] ps)
+    {
+        return ret.Name + "(" + string.Join(", ", ps.Select(p => p.Name).ToArray()) + ")";
+    }
+
+    // Why `d` is not the delegate type IL2CPP needs for `m` (null when it is).
+    static string DelegateMismatch(Type d, MethodInfo m)
+    {
+        if (d == null) return "names no delegate type";
+        if (!typeof(Delegate).IsAssignableFrom(d)) return "names " + d.Name + ", which is not a delegate type";
+        var invoke = d.GetMethod("Invoke");
+        var want = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
+        var have = m.GetParameters().Select(p => p.ParameterType).ToArray();
+        if (invoke.ReturnType != m.ReturnType || !want.SequenceEqual(have))
+            return "names " + d.Name + " " + Signature(invoke.ReturnType, want) + " but the method is " + Signature(m.ReturnType, have);
+        var ufp = (UnmanagedFunctionPointerAttribute)d.GetCustomAttributes(typeof(UnmanagedFunctionPointerAttribute), false).FirstOrDefault();
+        if (ufp == null || ufp.CallingConvention != CallingConvention.Cdecl) return "names " + d.Name + ", which is not [UnmanagedFunctionPointer(Cdecl)]";
+        return null;
     }
 
     static bool DriveDemo(Assembly asm, string baseUrl, long titleId, bool callbackFree, bool mustQueue)

@@ -1,5 +1,5 @@
 #pragma once
 #include "CoreMinimal.h"
 struct FPlatformMisc {
-  static FString GetEnvironmentVariable(const TCHAR *name) { return FString(std::getenv(name)); }
+  static FString GetEnvironmentVariable(const TCHAR *name) { return FString(UTF8_TO_TCHAR(std::getenv(TCHAR_TO_UTF8(name)))); }
 };

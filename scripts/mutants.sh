@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Mutation testing: cargo-mutants puts one small deliberate bug at a time into src/core,
+# src/runtime and src/ffi and runs the tests (settings in .cargo/mutants.toml: nextest, the
+# panic-boundary feature, the C suites through tests/c_programs.rs, not the soak). A mutant the
+# tests do not catch is "missed"; docs/TESTING.md records the last result and why each kept
+# survivor is harmless. Long (hours on 2 cores): not part of the test command.
+#
+#   bash scripts/mutants.sh                      everything in .cargo/mutants.toml
+#   bash scripts/mutants.sh src/core src/runtime only these directories or files
+#   bash scripts/mutants.sh --iterate            retest only what the last run did not catch
+#   MUTANTS_JOBS=2 bash scripts/mutants.sh       two mutants at a time (default 1)
+#
+# Runs under `nice -n 15`. Output: target/mutants/mutants.out/{caught,missed,timeout,unviable}.txt.
+# Last line: "mutants: C caught, M missed, T timeout, U unviable; missed M of V viable (P%)".
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+. scripts/lib.sh
+need gcc gcc valgrind valgrind  # tests/c_programs.rs: the C suites, natively and under valgrind
+if ! cargo mutants --version >/dev/null 2>&1; then
+  echo "installing cargo-mutants (cargo install cargo-mutants --locked)"
+  cargo install cargo-mutants --locked --quiet || { echo "cargo-mutants could not be installed"; exit 1; }
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest (cargo install cargo-nextest --locked)"
+  cargo install cargo-nextest --locked --quiet || { echo "cargo-nextest could not be installed"; exit 1; }
+fi
+
+args=() list_args=()
+for a in "$@"; do
+  case "$a" in
+    --iterate) args+=("$a") ;;
+    --*) args+=("$a") list_args+=("$a") ;;
+    *) [ -d "$a" ] && a="${a%/}/**"
+       args+=(-f "$a") list_args+=(-f "$a") ;;
+  esac
+done
+if [ ${#list_args[@]} -eq "$(printf '%s\n' "${list_args[@]}" | grep -c '^--')" ]; then
+  # No file given: the library's three layers.
+  for f in 'src/core/**' 'src/runtime/**' 'src/ffi/**'; do args+=(-f "$f") list_args+=(-f "$f"); done
+fi
+OUT="$ROOT/target/mutants"
+mkdir -p "$OUT"
+n=$(cargo mutants --list "${list_args[@]}" 2>/dev/null | wc -l)
+echo "mutants to consider: $n (one takes about 40 s to build and test here)"
+# No debug info: the dozen test binaries relinked for every mutant link much faster.
+export CARGO_PROFILE_DEV_DEBUG=false CARGO_PROFILE_TEST_DEBUG=false
+t0=$SECONDS
+nice -n 15 cargo mutants --no-shuffle -j "${MUTANTS_JOBS:-1}" -o "$OUT" "${args[@]}"
+rc=$?
+d="$OUT/mutants.out"
+count() { [ -f "$d/$1.txt" ] && grep -c . "$d/$1.txt" || echo 0; }
+c=$(count caught) m=$(count missed) t=$(count timeout) u=$(count unviable)
+v=$((c + m + t))
+echo "took $(((SECONDS - t0) / 60)) min; details in $d"
+echo "mutants: $c caught, $m missed, $t timeout, $u unviable; missed $m of $v viable ($(awk -v m="$m" -v v="$v" 'BEGIN { printf "%.1f", v ? 100 * m / v : 0 }')%)"
+# cargo mutants exits 2 when some mutants were missed, 3 on timeouts, 4 when the baseline failed.
+exit $rc
