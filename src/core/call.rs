@@ -122,6 +122,7 @@ pub trait Decode: HasInfo {
 /// Sends `ep` and decodes its 2xx answer into `out` (keeping `out`'s info: attempts accumulate
 /// over the exchanges of one call). On a non-2xx or a transport failure, `out`'s own fields are
 /// kept and its info says what happened; on a body that is not the documented JSON, `Protocol`.
+#[inline(never)]
 pub fn exchange<T: Decode>(client: &Client, ep: &Endpoint, opts: &CallOptions<'_>, out: &mut T) {
     let Some(body) = client.send(ep, opts, out.info_mut()) else { return };
     match T::decode(&body.bytes) {

@@ -85,7 +85,7 @@ impl Client {
     pub fn new(cfg: &Config) -> Result<Client, InvalidArgument> {
         validate::base_url(&cfg.base_url)?;
         Ok(Client {
-            agent: http::build_agent(cfg),
+            agent: http::build_agent(cfg).map_err(InvalidArgument)?,
             base_url: cfg.base_url.clone(),
             discovery_url: cfg.discovery_url().to_string(),
             retry: cfg.retry,

@@ -238,7 +238,12 @@ impl Config {
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(&pem) {
             match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.der().to_vec()),
+                Ok(ureq::tls::PemItem::Certificate(c)) if super::tls::usable_root(c.der()) => certs.push(c.der().to_vec()),
+                Ok(ureq::tls::PemItem::Certificate(_)) => {
+                    return Err(InvalidArgument(format!(
+                        "CA bundle {path:?} holds a certificate that cannot be a trust anchor (not X.509 v3 DER)"
+                    )))
+                }
                 Ok(_) => {}
                 Err(e) => return Err(InvalidArgument(format!("CA bundle {path:?} is not valid PEM: {e}"))),
             }
@@ -276,5 +281,15 @@ mod tests {
         c.set_base_url(DEFAULT_BASE_URL).unwrap();
         assert_eq!(c.discovery_url(), "http://127.0.0.1:10");
         assert!(c.set_discovery_base_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_ca_bundle_whose_certificate_cannot_be_an_anchor_is_refused_at_set_time() {
+        let path = std::env::temp_dir().join(format!("gsms-bad-ca-{}.pem", std::process::id()));
+        // Well-formed PEM around DER that is not an X.509 certificate.
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n").unwrap();
+        let err = Config::default().set_ca_bundle_path(path.to_str().unwrap()).unwrap_err();
+        std::fs::remove_file(&path).ok();
+        assert!(err.0.contains("trust anchor"), "{}", err.0);
     }
 }

@@ -7,16 +7,15 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use once_cell::sync::Lazy;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{Connector, NextTimeout, RustlsConnector};
+use ureq::unversioned::transport::{Connector, NextTimeout};
 use ureq::Agent;
 
 use super::config::Config;
 use super::exchange::Method;
 use super::redact::Secrets;
 use super::retry::parse_retry_after;
+use super::tls::{client_config, TlsConnector};
 use super::transport::TcpConnector;
 use super::wire::MAX_BODY_BYTES;
 
@@ -79,15 +78,9 @@ impl fmt::Display for TransportError {
     }
 }
 
-static MOZILLA_ROOTS: Lazy<Vec<Certificate<'static>>> =
-    Lazy::new(|| webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref())).collect());
-
-pub fn build_agent(cfg: &Config) -> Agent {
-    let mut roots: Vec<Certificate<'static>> = MOZILLA_ROOTS.clone();
-    for der in &cfg.extra_roots {
-        roots.push(Certificate::from_der(der).to_owned());
-    }
-    let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&roots)).build();
+/// The client's HTTP agent. `Err`: the CA bundle cannot be used (the setter checks it first).
+pub fn build_agent(cfg: &Config) -> Result<Agent, String> {
+    let tls = client_config(&cfg.extra_roots)?;
     let ua = match &cfg.user_agent {
         Some(app) => format!("gsms/{} {app}", env!("CARGO_PKG_VERSION")),
         None => format!("gsms/{}", env!("CARGO_PKG_VERSION")),
@@ -109,11 +102,10 @@ pub fn build_agent(cfg: &Config) -> Agent {
         .input_buffer_size(INPUT_BUFFER_BYTES)
         .max_response_header_size(INPUT_BUFFER_BYTES)
         .output_buffer_size(OUTPUT_BUFFER_BYTES)
-        .tls_config(tls)
         .build();
-    // Our TCP transport (fewer system calls per request, see transport.rs) with ureq's TLS on top.
-    let connector = TcpConnector.chain(RustlsConnector::default());
-    Agent::with_parts(config, connector, CachingResolver::default())
+    // Our TCP transport (fewer system calls per request, see transport.rs) with TLS on top (tls.rs).
+    let connector = TcpConnector.chain(TlsConnector::new(tls));
+    Ok(Agent::with_parts(config, connector, CachingResolver::default()))
 }
 
 /// When a name was resolved, and to what.

@@ -19,6 +19,7 @@ pub mod http;
 pub mod qos;
 pub mod redact;
 pub mod retry;
+pub mod tls;
 pub mod transport;
 pub mod validate;
 pub mod wire;

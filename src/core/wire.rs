@@ -19,21 +19,31 @@ pub const DEFAULT_POLL_INTERVAL_MS: u32 = 1000;
 /// Largest 2xx body accepted.
 pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
 
-/// Decodes a 2xx body into `T`. `Err` is the protocol error's message.
+/// Decodes a 2xx body into `T`. `Err` is the protocol error's message. Never inlined: each answer
+/// type's serde code is then in the binary once, not once per caller (the .so budget).
+#[inline(never)]
 pub fn decode<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, String> {
+    let text = object_text(body)?;
+    serde_json::from_str(text).map_err(|e| data_error(&e, text))
+}
+
+/// The body as text if it is UTF-8 and starts like an object (serde would also build a struct
+/// from an array).
+fn object_text(body: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("response body is not valid UTF-8 ({e})"))?;
-    // An answer is an object: serde would also build a struct from an array.
     if !text.trim_start().starts_with('{') {
         let start: String = text.trim_start().chars().take(16).collect();
         return Err(format!("response body is not a JSON object (it starts with {start:?})"));
     }
-    serde_json::from_str(text).map_err(|e| {
-        if e.classify() == serde_json::error::Category::Data || text.trim_start().starts_with('{') {
-            format!("response body is not the documented JSON object: {e}")
-        } else {
-            format!("response body is not a JSON object: {e}")
-        }
-    })
+    Ok(text)
+}
+
+fn data_error(e: &serde_json::Error, text: &str) -> String {
+    if e.classify() == serde_json::error::Category::Data || text.trim_start().starts_with('{') {
+        format!("response body is not the documented JSON object: {e}")
+    } else {
+        format!("response body is not a JSON object: {e}")
+    }
 }
 
 /// The raw JSON text of a value, whatever its type (skipping it fully).
