@@ -16,6 +16,10 @@ if ! command -v cargo >/dev/null; then
 fi
 # Drift between include/gsms.h and src/ffi must fail the run, not be silently regenerated.
 export CI=true
+# Incremental caches only help a developer's next edit; here they would double target/.
+export CARGO_INCREMENTAL=0
+disk() { df -Pk "$ROOT" | awk 'NR==2 {printf "%.1f GB free, target/ %s\n", $4/1048576, t}' t="$(du -sh "$ROOT/target" 2>/dev/null | cut -f1)"; }
+echo "disk at start: $(disk)"
 
 # Each suite prints its own closing line ("<suite>: N passed, M failed, K skipped") and marks
 # every check it could not run with a line starting "SKIPPED"; a suite that exits 77 ran nothing
@@ -39,13 +43,18 @@ suite() {
   else
     failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
   fi
+  echo "    disk: $(disk)"
 }
+# Build trees no later suite reads (sanitizer builds, the soak's and miri's own trees): removed
+# once their suite is over, so a small CI disk holds the whole run.
+prune() { rm -rf "$@"; }
 
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
 suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
 suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
+prune target/asan target/tsan
 suite "public headers (C99, C++17, gsms.hpp -fno-exceptions -fno-rtti)" bash scripts/test_headers.sh
 suite "samples (C, C++ via CMake, C# via mcs + mono)" bash scripts/test_samples.sh
 suite "emulator dashboard in headless chromium, cargo install --path emulator" bash scripts/test_dashboard.sh
