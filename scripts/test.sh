@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
-# the links of the Markdown files, Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
-# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on
-# their own, the C, C++ and C# samples against the emulator, the Windows and Linux arm64 libraries
-# under wine and qemu, and the release packages (dist/). Benchmarks are compiled, not run (timings
-# are noisy here).
+# the links of the Markdown files, Rust unit and integration tests (emulator over loopback HTTP),
+# the header drift check, the C-ABI programs natively, under valgrind and under AddressSanitizer,
+# the public headers compiled on their own, the C, C++ and C# samples against the emulator, the
+# Windows and Linux arm64 libraries under wine and qemu, and the release packages (dist/).
+# Benchmarks are compiled, not run (timings are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
