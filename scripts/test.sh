@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The test command (README "Run all tests"): installs what is missing, then runs every suite:
-# Rust unit and integration tests (emulator over loopback HTTP), the header drift check, the C-ABI
-# programs natively, under valgrind and under AddressSanitizer, the public headers compiled on
-# their own, the C, C++ and C# samples against the emulator, the Windows and Linux arm64 libraries
-# under wine and qemu, and the release packages (dist/). Benchmarks are compiled, not run (timings
-# are noisy here).
+# the links of the Markdown files, Rust unit and integration tests (emulator over loopback HTTP),
+# the header drift check, the C-ABI programs natively, under valgrind and under AddressSanitizer,
+# the public headers compiled on their own, the C, C++ and C# samples against the emulator, the
+# Windows and Linux arm64 libraries under wine and qemu, and the release packages (dist/).
+# Benchmarks are compiled, not run (timings are noisy here).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 
-need gcc gcc g++ g++ valgrind valgrind cmake cmake mcs mono-mcs mono mono-runtime pkg-config pkg-config
+need gcc gcc g++ g++ valgrind valgrind cmake cmake mcs mono-mcs mono mono-runtime pkg-config pkg-config python3 python3
 if ! command -v cargo >/dev/null; then
   echo "cargo is required (https://rustup.rs)"; exit 1
 fi
@@ -49,6 +49,7 @@ suite() {
 # once their suite is over, so a small CI disk holds the whole run.
 prune() { rm -rf "$@"; }
 
+suite "docs links (every relative link names a file of the repository; scripts/check_docs.py)" python3 scripts/check_docs.py
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
 suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle
