@@ -125,11 +125,11 @@ check "Unity iOS build imports \"__Internal\"; trampolines carry [MonoPInvokeCal
 # delegate type (IL2CPP would then marshal the call with the wrong signature).
 mkdir -p "$OUT/unity-wrong"
 sed 's/MonoPInvokeCallback(typeof(GsmsNative.ClusterCallback))/MonoPInvokeCallback(typeof(GsmsNative.ProgressCallback))/' \
-  samples/unity/Runtime/GsmsClient.cs >"$OUT/unity-wrong/GsmsClient.cs"
+  "$UPKG/Runtime/GsmsClient.cs" >"$OUT/unity-wrong/GsmsClient.cs"
 WRONG_SRC=("$OUT/unity-wrong/GsmsClient.cs")
 for f in "${UNITY_SRC[@]}"; do [ "$(basename "$f")" = GsmsClient.cs ] || WRONG_SRC+=("$f"); done
 check "Unity check refuses a [MonoPInvokeCallback] naming the wrong delegate type" sh -c "
-  ! cmp -s samples/unity/Runtime/GsmsClient.cs '$OUT/unity-wrong/GsmsClient.cs' &&
+  ! cmp -s '$UPKG/Runtime/GsmsClient.cs' '$OUT/unity-wrong/GsmsClient.cs' &&
   $MCS -target:library -define:'UNITY_5_3_OR_NEWER;UNITY_2017_1_OR_NEWER;UNITY_EDITOR' -out:'$OUT/unity-wrong.dll' ${WRONG_SRC[*]} &&
   ! mono '$OUT/unity_checks.exe' '$OUT/unity-wrong.dll' gsms >'$OUT/unity-wrong.log' 2>&1 &&
   cat '$OUT/unity-wrong.log' && grep -q 'OnDone: \[MonoPInvokeCallback\] names ProgressCallback' '$OUT/unity-wrong.log'"
