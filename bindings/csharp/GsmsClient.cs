@@ -226,7 +226,8 @@ namespace Gsms
                 HostName = Utf8.Decode(GsmsNative.gsms_cluster_result_host_name(r)),
                 Region = Utf8.Decode(GsmsNative.gsms_cluster_result_region(r)),
                 SecureContext = Utf8.Decode(GsmsNative.gsms_cluster_result_secure_context(r)),
-                Ports = ReadPorts(r, GsmsNative.gsms_cluster_result_port_count(r), GsmsNative.gsms_cluster_result_port),
+                Ports = ReadPorts(r, GsmsNative.gsms_cluster_result_port_count(r),
+                    (IntPtr p, UIntPtr i, out IntPtr n, out uint ip, out uint ep) => GsmsNative.gsms_cluster_result_port(p, i, out n, out ip, out ep)),
                 HttpStatus = GsmsNative.gsms_cluster_result_http_status(r),
                 Attempts = GsmsNative.gsms_cluster_result_attempts(r),
                 CorrelationId = Utf8.Decode(GsmsNative.gsms_cluster_result_correlation_id(r)),
@@ -881,24 +882,32 @@ namespace Gsms
 
     internal static class ResultKind
     {
+        // Lambdas rather than method groups of the extern methods: a delegate to an ordinary
+        // managed method is what every runtime (Mono, IL2CPP, .NET) handles the same way.
         internal static readonly ResultKind<ClusterResult> Cluster = new ResultKind<ClusterResult>(
-            GsmsNative.gsms_operation_take_result, GsmsNative.OperationStatusOnly,
-            GsmsNative.gsms_cluster_result_free, ClusterResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_result(op, out r),
+            (op, none) => GsmsNative.OperationStatusOnly(op, none),
+            r => GsmsNative.gsms_cluster_result_free(r), ClusterResult.FromNative);
         internal static readonly ResultKind<TicketResult> Ticket = new ResultKind<TicketResult>(
-            GsmsNative.gsms_operation_take_ticket_result, GsmsNative.TicketStatusOnly,
-            GsmsNative.gsms_ticket_result_free, TicketResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_ticket_result(op, out r),
+            (op, none) => GsmsNative.TicketStatusOnly(op, none),
+            r => GsmsNative.gsms_ticket_result_free(r), TicketResult.FromNative);
         internal static readonly ResultKind<VariantsResult> Variants = new ResultKind<VariantsResult>(
-            GsmsNative.gsms_operation_take_variants_result, GsmsNative.VariantsStatusOnly,
-            GsmsNative.gsms_variants_result_free, VariantsResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_variants_result(op, out r),
+            (op, none) => GsmsNative.VariantsStatusOnly(op, none),
+            r => GsmsNative.gsms_variants_result_free(r), VariantsResult.FromNative);
         internal static readonly ResultKind<QosServersResult> QosServers = new ResultKind<QosServersResult>(
-            GsmsNative.gsms_operation_take_qos_servers_result, GsmsNative.QosServersStatusOnly,
-            GsmsNative.gsms_qos_servers_result_free, QosServersResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_qos_servers_result(op, out r),
+            (op, none) => GsmsNative.QosServersStatusOnly(op, none),
+            r => GsmsNative.gsms_qos_servers_result_free(r), QosServersResult.FromNative);
         internal static readonly ResultKind<QosResult> Qos = new ResultKind<QosResult>(
-            GsmsNative.gsms_operation_take_qos_result, GsmsNative.QosStatusOnly,
-            GsmsNative.gsms_qos_result_free, QosResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_qos_result(op, out r),
+            (op, none) => GsmsNative.QosStatusOnly(op, none),
+            r => GsmsNative.gsms_qos_result_free(r), QosResult.FromNative);
         internal static readonly ResultKind<SessionHostResult> SessionHost = new ResultKind<SessionHostResult>(
-            GsmsNative.gsms_operation_take_session_host_result, GsmsNative.SessionHostStatusOnly,
-            GsmsNative.gsms_session_host_result_free, SessionHostResult.FromNative);
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_session_host_result(op, out r),
+            (op, none) => GsmsNative.SessionHostStatusOnly(op, none),
+            r => GsmsNative.gsms_session_host_result_free(r), SessionHostResult.FromNative);
     }
 
     /// <summary>

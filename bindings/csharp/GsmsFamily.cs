@@ -53,7 +53,8 @@ namespace Gsms
                 SecureContext = Utf8.Decode(GsmsNative.gsms_ticket_result_secure_context(r)),
                 GameHostId = Utf8.Decode(GsmsNative.gsms_ticket_result_game_host_id(r)),
                 Region = Utf8.Decode(GsmsNative.gsms_ticket_result_region(r)),
-                Ports = ReadPorts(r, GsmsNative.gsms_ticket_result_port_count(r), GsmsNative.gsms_ticket_result_port),
+                Ports = ReadPorts(r, GsmsNative.gsms_ticket_result_port_count(r),
+                    (IntPtr p, UIntPtr i, out IntPtr n, out uint ip, out uint ep) => GsmsNative.gsms_ticket_result_port(p, i, out n, out ip, out ep)),
             };
         }
 
@@ -90,7 +91,8 @@ namespace Gsms
                 ClusterId = Utf8.Decode(GsmsNative.gsms_session_host_result_cluster_id(r)),
                 TicketId = Utf8.Decode(GsmsNative.gsms_session_host_result_ticket_id(r)),
                 GameHostId = Utf8.Decode(GsmsNative.gsms_session_host_result_game_host_id(r)),
-                Ports = ReadPorts(r, GsmsNative.gsms_session_host_result_port_count(r), GsmsNative.gsms_session_host_result_port),
+                Ports = ReadPorts(r, GsmsNative.gsms_session_host_result_port_count(r),
+                    (IntPtr p, UIntPtr i, out IntPtr n, out uint ip, out uint ep) => GsmsNative.gsms_session_host_result_port(p, i, out n, out ip, out ep)),
             };
         }
 
