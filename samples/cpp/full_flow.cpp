@@ -12,9 +12,8 @@
 // emulator: gsms-emulator --udp-echo --region West:delay=5 --region East:delay=25
 #include <gsms.hpp>
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include "sample_util.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -26,35 +25,6 @@
 #include <thread>
 
 namespace {
-
-std::string env_or(const char *name, const char *fallback) {
-  const char *v = std::getenv(name);
-  return (v && *v) ? v : fallback;
-}
-
-// Sends `text` to host:port over UDP and waits up to 2 s for the answer.
-std::optional<std::string> udp_round_trip(const std::string &host, uint32_t port, const std::string &text) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo *addrs = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addrs) != 0 || !addrs) return std::nullopt;
-  std::optional<std::string> reply;
-  const int fd = socket(addrs->ai_family, addrs->ai_socktype, addrs->ai_protocol);
-  if (fd >= 0) {
-    timeval tv{};
-    tv.tv_sec = 2;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[1500];
-    if (sendto(fd, text.data(), text.size(), 0, addrs->ai_addr, addrs->ai_addrlen) == static_cast<ssize_t>(text.size())) {
-      const ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n >= 0) reply = std::string(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  }
-  freeaddrinfo(addrs);
-  return reply;
-}
 
 // Runs frames (dispatch, then sleep) until the async call `start(done)` completes; its outcome.
 template <typename T, typename Start>
@@ -77,12 +47,12 @@ int fail(const char *what, const gsms::Error &e) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  const uint32_t title = static_cast<uint32_t>(std::strtoul(env_or("GSMS_TITLE_ID", "123").c_str(), nullptr, 10));
+  const uint32_t title = static_cast<uint32_t>(std::strtoul(sample::env_or("GSMS_TITLE_ID", "123").c_str(), nullptr, 10));
   const std::string ticket = argc > 1 ? std::string(argv[1])
                                       : "ticket-" + std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr));
   gsms::Config cfg;
-  for (auto r : {cfg.base_url(env_or("GSMS_BASE_URL", "https://gameserverms.xboxlive.com")),
-                 cfg.auth_token(env_or("GSMS_TOKEN", "XBL3.0 x=dev;dev-token")),
+  for (auto r : {cfg.base_url(sample::env_or("GSMS_BASE_URL", "https://gameserverms.xboxlive.com")),
+                 cfg.auth_token(sample::env_or("GSMS_TOKEN", "XBL3.0 x=dev;dev-token")),
                  cfg.callback_mode(gsms::CallbackMode::OnDispatch)}) {
     if (!r) return fail("configuration", r.error());
   }
@@ -168,7 +138,7 @@ int main(int argc, char **argv) {
   }
   const std::string host = server->host_name();
   std::printf("GameData: %s:%u (server port %u)\n", host.c_str(), game->external_port, game->internal_port);
-  const auto echo = udp_round_trip(host, game->external_port, "hello");
+  const auto echo = sample::udp_round_trip(host, game->external_port, "hello");
   if (!echo) {
     std::fprintf(stderr, "no UDP echo from the game server\n");
     return 1;

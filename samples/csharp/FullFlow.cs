@@ -13,7 +13,6 @@
 using System;
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Gsms;
@@ -128,16 +127,7 @@ static class FullFlow
                     return 1;
                 }
                 Console.WriteLine("GameData: {0}:{1} (server port {2})", server.HostName, game.ExternalPort, game.InternalPort);
-                using (var udp = new UdpClient())
-                {
-                    udp.Client.ReceiveTimeout = 2000;
-                    udp.Connect(server.HostName, (int)game.ExternalPort);
-                    byte[] hello = Encoding.UTF8.GetBytes("hello");
-                    udp.Send(hello, hello.Length);
-                    var from = new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0);
-                    byte[] echo = udp.Receive(ref from);
-                    Console.WriteLine("UDP echo from {0}:{1}: {2}", server.HostName, game.ExternalPort, Encoding.UTF8.GetString(echo));
-                }
+                UdpHello.Send(server.HostName, game.ExternalPort);
                 return 0;
             }
         }

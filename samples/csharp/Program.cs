@@ -6,7 +6,6 @@
 // Environment: GSMS_BASE_URL, GSMS_TOKEN, GSMS_TITLE_ID (see ../c/allocate.c).
 using System;
 using System.Net.Sockets;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Gsms;
@@ -88,16 +87,7 @@ static class Program
                 Console.WriteLine("Fulfilled: {0}:{1} (region {2}, {3} requests)",
                     server.HostName, game.ExternalPort, server.Region, server.Attempts);
 
-                using (var udp = new UdpClient())
-                {
-                    udp.Client.ReceiveTimeout = 2000;
-                    udp.Connect(server.HostName, (int)game.ExternalPort);
-                    byte[] hello = Encoding.UTF8.GetBytes("hello");
-                    udp.Send(hello, hello.Length);
-                    var from = new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0);
-                    byte[] echo = udp.Receive(ref from);
-                    Console.WriteLine("UDP echo from {0}:{1}: {2}", server.HostName, game.ExternalPort, Encoding.UTF8.GetString(echo));
-                }
+                UdpHello.Send(server.HostName, game.ExternalPort);
                 return 0;
             }
         }
