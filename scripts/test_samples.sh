@@ -89,8 +89,8 @@ check "gsms.hpp tests build (-fno-exceptions -fno-rtti, AddressSanitizer)" \
   g++ -std=c++17 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-sanitize-recover=all \
   -Iinclude -Ibindings/cpp bindings/cpp/tests/gsms_hpp_test.cpp -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/gsms_hpp_test"
 MCS="mcs -langversion:7 -warnaserror -nologo"
-check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs samples/csharp/UdpHello.cs bindings/csharp/*.cs
-check "C# full-flow sample compiles with mcs" $MCS -out:"$OUT/full_flow.exe" samples/csharp/FullFlow.cs samples/csharp/UdpHello.cs bindings/csharp/*.cs
+check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs samples/csharp/SampleUtil.cs bindings/csharp/*.cs
+check "C# full-flow sample compiles with mcs" $MCS -out:"$OUT/full_flow.exe" samples/csharp/FullFlow.cs samples/csharp/SampleUtil.cs bindings/csharp/*.cs
 check "C# tests compile with mcs" $MCS -out:"$OUT/csharp_tests.exe" bindings/csharp/tests/GsmsTests.cs bindings/csharp/*.cs
 
 # Unity: assemble the package as a user would (samples/unity, the C# layer from bindings/csharp,

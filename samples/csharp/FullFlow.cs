@@ -19,21 +19,6 @@ using Gsms;
 
 static class FullFlow
 {
-    sealed class ConsoleProgress : IProgress<ClusterResult>
-    {
-        public void Report(ClusterResult queued)
-        {
-            Console.WriteLine("Queued: no free server yet, polling again in {0} ms ({1} requests so far)",
-                queued.PollIntervalMs, queued.Attempts);
-        }
-    }
-
-    static string EnvOr(string name, string fallback)
-    {
-        string v = Environment.GetEnvironmentVariable(name);
-        return string.IsNullOrEmpty(v) ? fallback : v;
-    }
-
     /// <summary>A game's frame loop until the task is done: its result, or its GsmsException.</summary>
     static T RunFrames<T>(GsmsClient client, Task<T> task)
     {
@@ -48,15 +33,15 @@ static class FullFlow
 
     static int Main(string[] args)
     {
-        uint title = uint.Parse(EnvOr("GSMS_TITLE_ID", "123"));
+        uint title = uint.Parse(SampleUtil.EnvOr("GSMS_TITLE_ID", "123"));
         string ticket = args.Length > 0 ? args[0]
             : "ticket-" + Process.GetCurrentProcess().Id + "-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         try
         {
             var options = new GsmsClientOptions
             {
-                BaseUrl = EnvOr("GSMS_BASE_URL", "https://gameserverms.xboxlive.com"),
-                AuthToken = EnvOr("GSMS_TOKEN", "XBL3.0 x=dev;dev-token"),
+                BaseUrl = SampleUtil.EnvOr("GSMS_BASE_URL", "https://gameserverms.xboxlive.com"),
+                AuthToken = SampleUtil.EnvOr("GSMS_TOKEN", "XBL3.0 x=dev;dev-token"),
                 CallbackMode = CallbackMode.OnDispatch,
             };
             using (var client = new GsmsClient(options))
@@ -127,7 +112,7 @@ static class FullFlow
                     return 1;
                 }
                 Console.WriteLine("GameData: {0}:{1} (server port {2})", server.HostName, game.ExternalPort, game.InternalPort);
-                UdpHello.Send(server.HostName, game.ExternalPort);
+                SampleUtil.UdpHello(server.HostName, game.ExternalPort);
                 return 0;
             }
         }
