@@ -124,7 +124,14 @@ pub trait Decode: HasInfo {
 /// kept and its info says what happened; on a body that is not the documented JSON, `Protocol`.
 pub fn exchange<T: Decode>(client: &Client, ep: &Endpoint, opts: &CallOptions<'_>, out: &mut T) {
     let Some(body) = client.send(ep, opts, out.info_mut()) else { return };
-    match T::decode(&body.bytes) {
+    // Decoded from the text cleaned of the attempt's secrets: every field kept on the result (a
+    // ticket's description, which becomes an error message, say) is as clean as raw_json. A body
+    // that is not UTF-8 is decoded as is, and refused.
+    let decoded = match std::str::from_utf8(&body.bytes) {
+        Ok(text) => T::decode(body.redact(text).as_bytes()),
+        Err(_) => T::decode(&body.bytes),
+    };
+    match decoded {
         Ok(mut fresh) => {
             let mut info = std::mem::take(out.info_mut());
             info.raw_json = body.into_text();

@@ -61,6 +61,11 @@ pub struct Body {
 }
 
 impl Body {
+    /// `text` (this body's) cleaned of the attempt's secrets.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.secrets.redact(text)
+    }
+
     /// The body as text for `raw_json`, cleaned of the attempt's secrets.
     pub fn into_text(self) -> String {
         let text = match String::from_utf8(self.bytes) {
