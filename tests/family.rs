@@ -1174,3 +1174,87 @@ fn async_deadlines_errors_and_invalid_arguments() {
     assert_eq!(s, Status::InvalidArgument);
     assert_eq!(emu.request_count(), before);
 }
+
+// ----- more of the shared rules -----
+
+#[test]
+fn every_call_retries_a_dropped_connection() {
+    let (emu, client) = seeded(|_| {});
+    for (name, f) in each_call() {
+        emu.add_fault(FaultRule::dropped_connection().with_times(1).for_call(name));
+        let i = f(&client, &CallOptions::default());
+        assert_eq!(i.status, Status::Ok, "{name}: {}", i.error_message);
+        assert_eq!(i.attempts, 2, "{name}: a connection that failed before any response is retried");
+    }
+    // Always dropped: NETWORK after the policy's attempts.
+    emu.add_fault(FaultRule::dropped_connection().for_call("ticketStatus"));
+    let t = run(&client, get_ticket_status(TITLE, "ft"));
+    assert_eq!((t.info.status, t.attempts, t.http_status), (Status::Network, 4, 0), "{}", t.error_message);
+}
+
+#[test]
+fn a_token_provider_failure_ends_every_call_before_anything_is_sent() {
+    struct Failing;
+    impl TokenProvider for Failing {
+        fn token(&self, _: bool) -> Result<String, String> {
+            Err("no user is signed in".into())
+        }
+    }
+    let emu = regions_emu(|_| {});
+    let mut cfg = config(&emu);
+    cfg.auth_token = None;
+    cfg.token_provider = Some(Arc::new(Failing));
+    let client = Client::new(&cfg).unwrap();
+    for (name, f) in each_call() {
+        let i = f(&client, &CallOptions::default());
+        assert_eq!((i.status, i.attempts), (Status::AuthProvider, 0), "{name}");
+        assert!(i.error_message.contains("no user is signed in"), "{name}: {}", i.error_message);
+    }
+    assert_eq!(emu.request_count(), 0);
+}
+
+#[test]
+fn allocate_inline_cluster_polls_no_faster_than_the_floor() {
+    // The emulator answers pollIntervalMilliseconds 0: the client waits 100 ms between polls anyway.
+    let emu = Arc::new(regions_emu(|c| {
+        c.servers_per_title = 1;
+        c.poll_interval_ms = 0;
+    }));
+    let client = Client::new(&config(&emu)).unwrap();
+    run(&client, create_inline_cluster(&inline_req("holder", "West US")));
+    let e2 = Arc::clone(&emu);
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(450));
+        e2.release_all(TITLE);
+    });
+    let r = run(&client, AllocateInlineCluster::new(&inline_req("waiter", "West US")));
+    releaser.join().unwrap();
+    assert_eq!((r.status, r.fulfillment_state), (Status::Ok, FulfillmentState::Fulfilled), "{}", r.error_message);
+    assert_eq!(r.poll_interval_ms, 0, "as the service said");
+    assert!((4..=7).contains(&r.attempts), "about one poll per 100 ms over 450 ms: {}", r.attempts);
+}
+
+#[test]
+fn a_session_cookie_at_its_limit_is_sent_whole() {
+    let emu = regions_emu(|_| {});
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut req = host_req(SESSION, &["West US"]);
+    let cookie: String = (0..32 * 1024).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    req.set_session_cookie(&cookie).unwrap();
+    let r = run(&client, create_session_host(&req));
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!(body_of(&emu.requests()[0])["sessionCookie"], json!(cookie));
+}
+
+#[test]
+fn one_base_url_serves_every_call_until_a_discovery_url_is_set() {
+    let emu = regions_emu(|_| {});
+    let mut cfg = config(&emu);
+    cfg.set_base_url(&format!("{}/", emu.base_url())).unwrap();
+    assert_eq!(cfg.discovery_url(), emu.base_url(), "follows the changed base URL, trailing '/' trimmed");
+    let client = Client::new(&cfg).unwrap();
+    assert_eq!(run(&client, get_qos_servers(true)).status, Status::Ok);
+    assert_eq!(emu.requests()[0].path, "/xplatqosservers");
+    // Never set, with the default base URL: the default discovery host.
+    assert_eq!(Config::default().discovery_url(), "https://gameserverds.xboxlive.com");
+}
