@@ -1258,3 +1258,23 @@ fn one_base_url_serves_every_call_until_a_discovery_url_is_set() {
     // Never set, with the default base URL: the default discovery host.
     assert_eq!(Config::default().discovery_url(), "https://gameserverds.xboxlive.com");
 }
+
+#[test]
+fn progress_after_a_409_reads_queued() {
+    let emu = regions_emu(|c| c.session_host_activation = Duration::from_millis(300));
+    let client = Client::new(&config(&emu)).unwrap();
+    assert_eq!(
+        run(&client, create_session_host(&host_req(SESSION, &["West US"]))).fulfillment_state,
+        FulfillmentState::Queued
+    );
+    let mut progress = Vec::new();
+    let r = call::run_with_progress(
+        AllocateSessionHost::new(&host_req(SESSION, &["West US"])),
+        &client,
+        &CallOptions::default(),
+        &mut |r: &SessionHostResult| progress.push((r.fulfillment_state, r.status, r.http_status)),
+    );
+    assert_eq!((r.status, r.fulfillment_state), (Status::Ok, FulfillmentState::Fulfilled), "{}", r.error_message);
+    // The 409 says the request exists and its host is not Active yet: the progress sees Queued.
+    assert_eq!(progress, [(FulfillmentState::Queued, Status::Ok, 409)]);
+}

@@ -301,6 +301,8 @@ impl Call for AllocateSessionHost {
             call::exchange(client, &post, opts, &mut self.out);
             // 409: the request exists but its host is not Active yet: follow it.
             if self.out.info.status == Status::HttpStatus && self.out.info.http_status == 409 {
+                // Not Active yet is Queued, for the progress callback as for any answer.
+                self.out.fulfillment_state = FulfillmentState::Queued;
                 let info = &mut self.out.info;
                 info.status = Status::Ok;
                 info.error_message.clear();
