@@ -1278,3 +1278,31 @@ fn progress_after_a_409_reads_queued() {
     // The 409 says the request exists and its host is not Active yet: the progress sees Queued.
     assert_eq!(progress, [(FulfillmentState::Queued, Status::Ok, 409)]);
 }
+
+#[test]
+fn a_provider_signs_each_call_for_its_own_method_and_url() {
+    struct Signing;
+    impl TokenProvider for Signing {
+        fn token(&self, _: bool) -> Result<String, String> {
+            unreachable!("token_for is overridden")
+        }
+        fn token_for(&self, req: &gsms::core::TokenRequest<'_>) -> Result<gsms::core::Token, String> {
+            let path = req.url.split_once("//").map_or("", |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+            Ok(gsms::core::Token {
+                authorization: TOKEN.into(),
+                signature: Some(format!("sig {} /{path}", req.method)),
+            })
+        }
+    }
+    let (emu, _) = seeded(|_| {});
+    let mut cfg = config(&emu);
+    cfg.token_provider = Some(Arc::new(Signing));
+    let client = Client::new(&cfg).unwrap();
+    for (name, f) in each_call() {
+        let i = f(&client, &CallOptions::default());
+        assert_eq!(i.status, Status::Ok, "{name}: {}", i.error_message);
+        let q = emu.requests().pop().unwrap();
+        assert_eq!(q.header("signature"), Some(&*format!("sig {} {}", q.method, q.path)), "{name}");
+        assert_eq!(q.header("authorization"), Some(TOKEN), "{name}");
+    }
+}

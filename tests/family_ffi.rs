@@ -865,3 +865,54 @@ fn a_c_token_provider_is_asked_to_refresh_after_a_401() {
         gsms_client_free(c);
     }
 }
+
+static SIGNED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn signing_provider(_ud: *mut c_void, _force: u32, sink: *mut gsms_token_sink) -> u32 {
+    unsafe {
+        let what = format!("{} {}", s(gsms_token_sink_method(sink)), s(gsms_token_sink_url(sink)));
+        SIGNED.lock().unwrap().push(what.clone());
+        let st = gsms_token_sink_set(sink, cs(TOKEN).as_ptr());
+        if st != GSMS_OK {
+            return st as u32;
+        }
+        gsms_token_sink_set_signature(sink, cs(&format!("sig:{what}")).as_ptr()) as u32
+    }
+}
+
+#[test]
+fn the_discovery_host_and_what_a_c_provider_signs_for() {
+    let alloc = regions_emu(|_| {});
+    let disco = regions_emu(|_| {});
+    unsafe {
+        let c = client_for(&alloc, ON_DISPATCH, |cfg| {
+            assert_eq!(gsms_config_set_discovery_base_url(cfg, cs("ftp://x").as_ptr()), GSMS_ERR_INVALID_ARGUMENT);
+            assert_eq!(gsms_config_set_discovery_base_url(cfg, cs(&disco.base_url()).as_ptr()), GSMS_OK);
+            assert_eq!(gsms_config_set_token_provider(cfg, Some(signing_provider), ptr::null_mut()), GSMS_OK);
+        });
+        let vreq = gsms_variants_request_new(TITLE);
+        let mut v = ptr::null_mut();
+        assert_eq!(gsms_client_get_variants(c, vreq, &mut v), GSMS_OK, "{}", last_error());
+        gsms_variants_result_free(v);
+        let mut t = ptr::null_mut();
+        assert_eq!(gsms_client_get_ticket_status(c, TITLE, cs("none yet").as_ptr(), &mut t), GSMS_ERR_HTTP_STATUS);
+        gsms_ticket_result_free(t);
+        let signed = SIGNED.lock().unwrap().clone();
+        assert_eq!(
+            signed,
+            [
+                format!("POST {}/titles/{TITLE}/variants", disco.base_url()),
+                format!("GET {}/titles/{TITLE}/tickets/none%20yet/status", alloc.base_url())
+            ]
+        );
+        let dv = disco.requests().pop().unwrap();
+        assert_eq!(dv.header("signature"), Some(&*format!("sig:{}", signed[0])));
+        assert_eq!(alloc.requests().pop().unwrap().header("signature"), Some(&*format!("sig:{}", signed[1])));
+        assert_eq!(alloc.requests().len(), 1, "variants went to the discovery host only");
+        gsms_variants_request_free(vreq);
+        gsms_client_free(c);
+    }
+    assert_eq!(s(gsms::ffi::enums::gsms_status_name(14)), "GSMS_ERR_ALLOCATION_FAILED");
+    assert_eq!(s(gsms::ffi::enums::gsms_host_status_name(4)), "GSMS_HOST_ERROR");
+    assert_eq!(s(gsms::ffi::enums::gsms_host_status_name(99)), "GSMS_HOST_UNKNOWN");
+}
