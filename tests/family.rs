@@ -100,17 +100,6 @@ fn assert_common_headers(r: &gsms_emulator::RecordedRequest, contract: &str) {
     }
 }
 
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    f()
-}
-
 /// Every family call once, by its emulator name, returning what the call learnt.
 fn each_call() -> Vec<(&'static str, Box<dyn Fn(&Client, &CallOptions<'_>) -> CallInfo>)> {
     vec![
@@ -1033,6 +1022,21 @@ fn async_calls_complete_with_their_results() {
     assert!(ticket.clone().erase().is_kind::<TicketResult>() && !ticket.erase().is_kind::<ClusterResult>());
 }
 
+/// Progress and completion callbacks that log "<what> progress <state>" and "<what> done <status> <state>".
+fn recorder<T: HasInfo>(
+    events: &Arc<Mutex<Vec<String>>>,
+    what: &'static str,
+    state: fn(&T) -> FulfillmentState,
+) -> (gsms::runtime::ProgressFn<T>, gsms::runtime::DoneFn<T>) {
+    let (e1, e2) = (Arc::clone(events), Arc::clone(events));
+    (
+        Box::new(move |r: &Arc<T>| e1.lock().unwrap().push(format!("{what} progress {:?}", state(r)))),
+        Box::new(move |s, r: Option<&Arc<T>>| {
+            e2.lock().unwrap().push(format!("{what} done {s:?} {:?}", r.map(|r| state(r))))
+        }),
+    )
+}
+
 #[test]
 fn async_following_calls_report_progress_then_complete_on_dispatch() {
     let emu = Arc::new(regions_emu(|c| {
@@ -1043,31 +1047,10 @@ fn async_following_calls_report_progress_then_complete_on_dispatch() {
     let blocking = Client::new(&config(&emu)).unwrap();
     run(&blocking, create_inline_cluster(&inline_req("holder", "West US")));
     let events = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (e1, e2, e3, e4) = (events.clone(), events.clone(), events.clone(), events.clone());
-    let inline = c
-        .start(
-            AllocateInlineCluster::new(&inline_req("waiter", "West US")),
-            None,
-            Some(Box::new(move |r: &Arc<ClusterResult>| {
-                e1.lock().unwrap().push(format!("inline progress {:?}", r.fulfillment_state))
-            })),
-            Some(Box::new(move |s, r: Option<&Arc<ClusterResult>>| {
-                e2.lock().unwrap().push(format!("inline done {s:?} {:?}", r.map(|r| r.fulfillment_state)))
-            })),
-        )
-        .unwrap();
-    let host = c
-        .start(
-            AllocateSessionHost::new(&host_req(SESSION, &["West US"])),
-            None,
-            Some(Box::new(move |r: &Arc<SessionHostResult>| {
-                e3.lock().unwrap().push(format!("host progress {:?}", r.fulfillment_state))
-            })),
-            Some(Box::new(move |s, r: Option<&Arc<SessionHostResult>>| {
-                e4.lock().unwrap().push(format!("host done {s:?} {:?}", r.map(|r| r.fulfillment_state)))
-            })),
-        )
-        .unwrap();
+    let (p, d) = recorder(&events, "inline", |r: &ClusterResult| r.fulfillment_state);
+    let inline = c.start(AllocateInlineCluster::new(&inline_req("waiter", "West US")), None, Some(p), Some(d)).unwrap();
+    let (p, d) = recorder(&events, "host", |r: &SessionHostResult| r.fulfillment_state);
+    let host = c.start(AllocateSessionHost::new(&host_req(SESSION, &["West US"])), None, Some(p), Some(d)).unwrap();
     thread::sleep(Duration::from_millis(300));
     assert!(events.lock().unwrap().is_empty(), "nothing runs before dispatch");
     c.dispatch(0);

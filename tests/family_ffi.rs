@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{emulator, EmuConfig, Emulator, FaultRule, TITLE, TOKEN};
+use common::{emulator, wait_until, EmuConfig, Emulator, FaultRule, TITLE, TOKEN};
 use gsms::ffi::client::*;
 use gsms::ffi::clusters::*;
 use gsms::ffi::config::*;
@@ -133,17 +133,6 @@ unsafe fn cluster_port(r: *const gsms_cluster_result, i: usize) -> (String, u32,
     let (mut name, mut int, mut ext) = (ptr::null(), 0, 0);
     assert_eq!(unsafe { gsms_cluster_result_port(r, i, &mut name, &mut int, &mut ext) }, GSMS_OK);
     (s(name), int, ext)
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    f()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use gsms::core::{
     AllocateCluster, CallOptions, CallbackMode, Client, ClusterRequest, ClusterResult, Config, CreateCluster,
@@ -71,4 +71,16 @@ pub fn create(client: &Client, req: &ClusterRequest) -> ClusterResult {
 
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
+}
+
+/// Polls `f` every 2 ms until it holds or `limit` passes; its last answer.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    f()
 }
