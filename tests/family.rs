@@ -936,39 +936,37 @@ fn take<T: HasInfo>(op: &gsms::runtime::Operation<T>) -> (Status, Arc<T>) {
     (s, r.expect("a result"))
 }
 
+type Done = Arc<Mutex<Vec<(&'static str, Status, String)>>>;
+
+/// A completion callback that logs `(what, status, detail(result))`.
+fn done_into<T: HasInfo>(done: &Done, what: &'static str, detail: fn(&T) -> String) -> gsms::runtime::DoneFn<T> {
+    let d = Arc::clone(done);
+    Box::new(move |s, r: Option<&Arc<T>>| d.lock().unwrap().push((what, s, r.map(|r| detail(r)).unwrap_or_default())))
+}
+
 #[test]
 fn async_calls_complete_with_their_results() {
     let emu = regions_emu(|_| {});
     let c = rt(&emu, CallbackMode::OnWorker);
-    let done = Arc::new(Mutex::new(Vec::<(&'static str, Status, String)>::new()));
-    let record = |what: &'static str| {
-        let d = Arc::clone(&done);
-        move |s: Status, detail: String| d.lock().unwrap().push((what, s, detail))
-    };
+    let done: Done = Arc::default();
 
-    let f = record("inline");
     let inline = c
         .start(
             create_inline_cluster(&inline_req("at", "north europe")),
             None,
             None,
-            Some(Box::new(move |s, r: Option<&Arc<ClusterResult>>| {
-                f(s, r.map(|r| r.region.clone()).unwrap_or_default())
-            })),
+            Some(done_into(&done, "inline", |r: &ClusterResult| r.region.clone())),
         )
         .unwrap();
     let (s, r) = take(&inline);
     assert_eq!((s, r.fulfillment_state, r.region.as_str()), (Status::Ok, FulfillmentState::Fulfilled, "North Europe"));
 
-    let f = record("ticket");
     let ticket = c
         .start(
             get_ticket_status(TITLE, "at"),
             None,
             None,
-            Some(Box::new(move |s, r: Option<&Arc<TicketResult>>| {
-                f(s, r.map(|r| r.ticket_id.clone()).unwrap_or_default())
-            })),
+            Some(done_into(&done, "ticket", |r: &TicketResult| r.ticket_id.clone())),
         )
         .unwrap();
     let (s, t) = take(&ticket);
@@ -983,15 +981,12 @@ fn async_calls_complete_with_their_results() {
     assert_eq!(s, Status::Ok);
     assert_eq!(q.servers.iter().map(|s| s.target_location.as_str()).collect::<Vec<_>>(), ["West US", "North Europe"]);
 
-    let f = record("host");
     let host = c
         .start(
             create_session_host(&host_req(SESSION, &["West US"])),
             None,
             None,
-            Some(Box::new(move |s, r: Option<&Arc<SessionHostResult>>| {
-                f(s, r.map(|r| r.session_host_id.clone()).unwrap_or_default())
-            })),
+            Some(done_into(&done, "host", |r: &SessionHostResult| r.session_host_id.clone())),
         )
         .unwrap();
     let (s, h) = take(&host);

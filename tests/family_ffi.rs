@@ -71,6 +71,14 @@ unsafe fn client_for(emu: &Emulator, mode: u32, f: impl FnOnce(*mut gsms_config)
     }
 }
 
+/// An emulator with the two regions and an ON_DISPATCH client on it, freed after `body`.
+fn on_client(body: impl FnOnce(&Emulator, *mut gsms_client)) {
+    let emu = regions_emu(|_| {});
+    let c = unsafe { client_for(&emu, ON_DISPATCH, |_| {}) };
+    body(&emu, c);
+    unsafe { gsms_client_free(c) };
+}
+
 const ON_WORKER: u32 = 0;
 const ON_DISPATCH: u32 = 1;
 
@@ -137,9 +145,7 @@ unsafe fn cluster_port(r: *const gsms_cluster_result, i: usize) -> (String, u32,
 
 #[test]
 fn inline_cluster_and_ticket_status_blocking() {
-    let emu = regions_emu(|_| {});
-    unsafe {
-        let c = client_for(&emu, ON_DISPATCH, |_| {});
+    on_client(|emu, c| unsafe {
         let req = inline_request("tk/1", "north europe");
         assert_eq!(gsms_inline_cluster_request_set_abort_if_queued(req, 2), GSMS_ERR_INVALID_ARGUMENT);
         assert_eq!(gsms_inline_cluster_request_set_abort_if_queued(req, 1), GSMS_OK);
@@ -221,8 +227,7 @@ fn inline_cluster_and_ticket_status_blocking() {
         assert!(gsms_ticket_result_info(ptr::null()).is_null());
         assert!(gsms_ticket_result_clone(ptr::null()).is_null());
         gsms_ticket_result_free(ptr::null_mut());
-        gsms_client_free(c);
-    }
+    });
 }
 
 #[test]
@@ -273,9 +278,7 @@ fn allocate_inline_cluster_error_and_its_secret_free_message() {
 
 #[test]
 fn variants_through_the_c_abi() {
-    let emu = regions_emu(|_| {});
-    unsafe {
-        let c = client_for(&emu, ON_DISPATCH, |_| {});
+    on_client(|emu, c| unsafe {
         let req = gsms_variants_request_new(TITLE);
         assert_eq!(gsms_variants_request_set_locale(req, cs("de-DE").as_ptr()), GSMS_OK);
         assert_eq!(gsms_variants_request_set_locale(req, cs("").as_ptr()), GSMS_ERR_INVALID_ARGUMENT);
@@ -363,15 +366,12 @@ fn variants_through_the_c_abi() {
         assert_eq!(last_body(&emu)["publisherOnly"], json!(true));
         gsms_variants_result_free(v);
         gsms_variants_request_free(req);
-        gsms_client_free(c);
-    }
+    });
 }
 
 #[test]
 fn qos_servers_through_the_c_abi_feed_the_probe() {
-    let emu = regions_emu(|_| {});
-    unsafe {
-        let c = client_for(&emu, ON_DISPATCH, |_| {});
+    on_client(|emu, c| unsafe {
         let before = emu.request_count();
         let mut q = ptr::null_mut();
         assert_eq!(gsms_client_get_qos_servers(c, 2, &mut q), GSMS_ERR_INVALID_ARGUMENT);
@@ -415,8 +415,7 @@ fn qos_servers_through_the_c_abi_feed_the_probe() {
         assert_eq!(gsms_qos_result_region_count(m), 2);
         gsms_qos_result_free(m);
         gsms_qos_probe_free(probe);
-        gsms_client_free(c);
-    }
+    });
 }
 
 unsafe fn host_fields(r: *const gsms_session_host_result) -> (gsms_fulfillment_state, String, String, String, String) {
@@ -500,9 +499,7 @@ fn session_hosts_and_allocation_status_through_the_c_abi() {
 
 #[test]
 fn refused_arguments_send_nothing() {
-    let emu = regions_emu(|_| {});
-    unsafe {
-        let c = client_for(&emu, ON_DISPATCH, |_| {});
+    on_client(|emu, c| unsafe {
         let incomplete = gsms_inline_cluster_request_new(TITLE);
         assert_eq!(gsms_inline_cluster_request_set_ticket_id(incomplete, cs("t").as_ptr()), GSMS_OK);
         let no_loc = host_request(SESSION, &[]);
@@ -550,8 +547,7 @@ fn refused_arguments_send_nothing() {
         assert_eq!(emu.request_count(), 0, "nothing reached the wire");
         gsms_inline_cluster_request_free(incomplete);
         gsms_session_host_request_free(no_loc);
-        gsms_client_free(c);
-    }
+    });
 }
 
 /// Polls `take` until it stops answering PENDING.
@@ -568,9 +564,7 @@ fn poll(mut take: impl FnMut() -> gsms_status) -> gsms_status {
 
 #[test]
 fn async_forms_by_polling_and_take_of_the_wrong_kind() {
-    let emu = regions_emu(|_| {});
-    unsafe {
-        let c = client_for(&emu, ON_DISPATCH, |_| {});
+    on_client(|_emu, c| unsafe {
         let ireq = inline_request("async-t", "West US");
         let hreq = host_request(SESSION, &["West US"]);
         let vreq = gsms_variants_request_new(TITLE);
@@ -649,8 +643,7 @@ fn async_forms_by_polling_and_take_of_the_wrong_kind() {
         gsms_inline_cluster_request_free(ireq);
         gsms_session_host_request_free(hreq);
         gsms_variants_request_free(vreq);
-        gsms_client_free(c);
-    }
+    });
 }
 
 static EVENTS: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -73,14 +73,4 @@ pub fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
 
-/// Polls `f` every 2 ms until it holds or `limit` passes; its last answer.
-pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    f()
-}
+include!("../support/wait.rs");
