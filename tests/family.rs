@@ -100,6 +100,19 @@ fn assert_common_headers(r: &gsms_emulator::RecordedRequest, contract: &str) {
     }
 }
 
+/// A cancel token that another thread cancels after `d` (join the handle).
+fn cancel_after(d: Duration) -> (Arc<CancelToken>, thread::JoinHandle<()>) {
+    let cancel = Arc::new(CancelToken::new());
+    let c2 = Arc::clone(&cancel);
+    (
+        cancel,
+        thread::spawn(move || {
+            thread::sleep(d);
+            c2.cancel();
+        }),
+    )
+}
+
 /// Every family call once, by its emulator name, returning what the call learnt.
 fn each_call() -> Vec<(&'static str, Box<dyn Fn(&Client, &CallOptions<'_>) -> CallInfo>)> {
     vec![
@@ -784,12 +797,7 @@ fn every_call_ends_at_its_deadline_and_on_cancel() {
         // Cancel while waiting to retry (a Retry-After of 1 s this policy would wait for).
         emu.clear_faults();
         emu.add_fault(FaultRule::http_status(503).with_retry_after("1").for_call(name));
-        let cancel = Arc::new(CancelToken::new());
-        let c2 = Arc::clone(&cancel);
-        let canceller = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(150));
-            c2.cancel();
-        });
+        let (cancel, canceller) = cancel_after(Duration::from_millis(150));
         let t = Instant::now();
         let i = f(&patient, &CallOptions { deadline: None, cancel: Some(&cancel) });
         canceller.join().unwrap();
@@ -824,12 +832,7 @@ fn following_calls_end_at_the_deadline_with_the_last_answer() {
     assert!(t.elapsed() < Duration::from_millis(300), "ends now, not at the deadline: {:?}", t.elapsed());
 
     // Cancel while waiting to poll.
-    let cancel = Arc::new(CancelToken::new());
-    let c2 = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(150));
-        c2.cancel();
-    });
+    let (cancel, canceller) = cancel_after(Duration::from_millis(150));
     let t = Instant::now();
     let r = run_opts(
         &client,

@@ -108,6 +108,13 @@ unsafe fn host_request(session: &str, locations: &[&str]) -> *mut gsms_session_h
     }
 }
 
+/// Asserts that each string getter reads a non-empty value of `r`.
+unsafe fn assert_non_empty<T>(r: *const T, getters: &[unsafe extern "C" fn(*const T) -> *const c_char]) {
+    for (i, g) in getters.iter().enumerate() {
+        assert!(!s(unsafe { g(r) }).is_empty(), "getter {i} is empty");
+    }
+}
+
 struct Info {
     status: gsms_status,
     http: u16,
@@ -182,14 +189,15 @@ fn inline_cluster_and_ticket_status_blocking() {
         assert_eq!(s(gsms_ticket_result_ticket_id(t)), "tk/1");
         assert_eq!(s(gsms_ticket_result_host_name(t)), "127.0.0.1");
         assert_eq!(s(gsms_ticket_result_region(t)), "North Europe");
-        for getter in [
-            gsms_ticket_result_cluster_id,
-            gsms_ticket_result_secure_context,
-            gsms_ticket_result_game_host_id,
-            gsms_ticket_result_description,
-        ] {
-            assert!(!s(getter(t)).is_empty());
-        }
+        assert_non_empty(
+            t,
+            &[
+                gsms_ticket_result_cluster_id,
+                gsms_ticket_result_secure_context,
+                gsms_ticket_result_game_host_id,
+                gsms_ticket_result_description,
+            ],
+        );
         assert_eq!(gsms_ticket_result_port_count(t), 2);
         let (mut name, mut int, mut ext) = (ptr::null(), 0u32, 0u32);
         assert_eq!(gsms_ticket_result_port(t, 0, &mut name, &mut int, &mut ext), GSMS_OK);
@@ -454,14 +462,15 @@ fn session_hosts_and_allocation_status_through_the_c_abi() {
         assert_eq!(state, gsms_fulfillment_state::GSMS_FULFILLMENT_FULFILLED);
         assert_eq!((host.as_str(), region.as_str(), session.as_str()), ("127.0.0.1", "North Europe", SESSION));
         assert_eq!(id.len(), 36);
-        for getter in [
-            gsms_session_host_result_cluster_id,
-            gsms_session_host_result_ticket_id,
-            gsms_session_host_result_game_host_id,
-            gsms_session_host_result_secure_context,
-        ] {
-            assert!(!s(getter(r)).is_empty());
-        }
+        assert_non_empty(
+            r,
+            &[
+                gsms_session_host_result_cluster_id,
+                gsms_session_host_result_ticket_id,
+                gsms_session_host_result_game_host_id,
+                gsms_session_host_result_secure_context,
+            ],
+        );
         assert_eq!(gsms_session_host_result_port_count(r), 2);
         let (mut name, mut int, mut ext) = (ptr::null(), 0u32, 0u32);
         assert_eq!(gsms_session_host_result_port(r, 0, &mut name, &mut int, &mut ext), GSMS_OK);
