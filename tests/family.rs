@@ -113,8 +113,11 @@ fn cancel_after(d: Duration) -> (Arc<CancelToken>, thread::JoinHandle<()>) {
     )
 }
 
+/// A call run with options, returning what it learnt.
+type CallFn = Box<dyn Fn(&Client, &CallOptions<'_>) -> CallInfo>;
+
 /// Every family call once, by its emulator name, returning what the call learnt.
-fn each_call() -> Vec<(&'static str, Box<dyn Fn(&Client, &CallOptions<'_>) -> CallInfo>)> {
+fn each_call() -> Vec<(&'static str, CallFn)> {
     vec![
         (
             "inlineClusters",
@@ -351,7 +354,7 @@ fn variants_read_the_catalogue_and_send_the_documented_body() {
             (want.id.as_str(), want.name.as_str(), want.is_publisher, want.rank, want.schema_id.as_str())
         );
     }
-    assert_eq!(v.variants[2].is_publisher, false);
+    assert!(!v.variants[2].is_publisher);
     assert_eq!(v.schemas.len(), 2);
     for (got, want) in v.schemas.iter().zip(&cat.schemas) {
         assert_eq!(

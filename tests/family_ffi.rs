@@ -2,7 +2,6 @@
 //! async forms, their result accessors (out of range, NULL out-pointers, clone/free, the shared
 //! call info), take_*_result of the wrong kind, cancel, refusals with nothing sent, status codes.
 
-#[allow(unused_imports)]
 mod common;
 
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -298,7 +297,7 @@ fn variants_through_the_c_abi() {
         let mut v = ptr::null_mut();
         assert_eq!(gsms_client_get_variants(c, req, &mut v), GSMS_OK, "{}", last_error());
         assert_eq!(
-            last_body(&emu),
+            last_body(emu),
             json!({"locale":"de-DE","maxAllowedPlayers":16,"maxVariants":5,"publisherOnly":false,"tags":[{"name":"mode","value":"ranked"}]})
         );
         let cat = gsms_emulator::VariantCatalogue::sample();
@@ -371,7 +370,7 @@ fn variants_through_the_c_abi() {
         let mut v = ptr::null_mut();
         assert_eq!(gsms_client_get_variants(c, req, &mut v), GSMS_OK);
         assert_eq!(gsms_variants_result_variant_count(v), 2, "publisher only");
-        assert_eq!(last_body(&emu)["publisherOnly"], json!(true));
+        assert_eq!(last_body(emu)["publisherOnly"], json!(true));
         gsms_variants_result_free(v);
         gsms_variants_request_free(req);
     });
@@ -513,7 +512,7 @@ fn refused_arguments_send_nothing() {
         assert_eq!(gsms_inline_cluster_request_set_ticket_id(incomplete, cs("t").as_ptr()), GSMS_OK);
         let no_loc = host_request(SESSION, &[]);
         let bad_utf8 = CString::new(b"tick\xffet".to_vec()).unwrap();
-        let mut cl = 1usize as *mut gsms_cluster_result;
+        let mut cl: *mut gsms_cluster_result = ptr::NonNull::dangling().as_ptr();
         assert_eq!(gsms_client_create_inline_cluster(c, incomplete, &mut cl), GSMS_ERR_INVALID_ARGUMENT);
         assert!(cl.is_null(), "nothing is known: *out is NULL");
         assert!(last_error().contains("serviceConfigId"), "{}", last_error());
@@ -625,10 +624,10 @@ fn async_forms_by_polling_and_take_of_the_wrong_kind() {
         assert_eq!(gsms_operation_take_ticket_result(ops[1], ptr::null_mut()), GSMS_OK);
 
         // The wrong kind: INVALID_ARGUMENT, and the out-pointer left alone.
-        let sentinel = 8usize;
-        let mut wrong_v = sentinel as *mut gsms_variants_result;
+        let sentinel: *mut gsms_variants_result = ptr::NonNull::dangling().as_ptr();
+        let mut wrong_v = sentinel;
         assert_eq!(gsms_operation_take_variants_result(ops[1], &mut wrong_v), GSMS_ERR_INVALID_ARGUMENT);
-        assert_eq!(wrong_v as usize, sentinel);
+        assert_eq!(wrong_v, sentinel, "left alone");
         assert!(last_error().contains("gsms_operation_take_variants_result"), "{}", last_error());
         let mut wrong_t = ptr::null_mut();
         assert_eq!(

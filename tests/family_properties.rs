@@ -9,7 +9,7 @@ use gsms::core::call::Decode;
 use gsms::core::calls::session_hosts::decode_allocation_status;
 use gsms::core::{FulfillmentState, HostStatus, QosServersResult, SessionHostResult, TicketResult, VariantsResult};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// 256 cases per property in the default `cargo test`; PROPTEST_CASES raises it.
 fn config() -> ProptestConfig {
