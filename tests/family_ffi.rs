@@ -167,7 +167,7 @@ fn inline_cluster_and_ticket_status_blocking() {
         let i = info(gsms_cluster_result_info(r));
         assert_eq!((i.status, i.http, i.attempts, i.retry_after_ms), (GSMS_OK, 200, 1, 0));
         assert_eq!(i.message, "");
-        assert!(i.raw.contains("Fulfilled"), "{}", i.raw);
+        assert!(i.raw.contains("\"fulfillmentState\""), "{}", i.raw);
         let q = emu.requests().pop().unwrap();
         assert_eq!(i.correlation, q.correlation_id);
         assert_eq!(q.header("x-xbl-contract-version"), Some("2"));
@@ -905,4 +905,53 @@ fn the_discovery_host_and_what_a_c_provider_signs_for() {
     assert_eq!(s(gsms::ffi::enums::gsms_status_name(14)), "GSMS_ERR_ALLOCATION_FAILED");
     assert_eq!(s(gsms::ffi::enums::gsms_host_status_name(4)), "GSMS_HOST_ERROR");
     assert_eq!(s(gsms::ffi::enums::gsms_host_status_name(99)), "GSMS_HOST_UNKNOWN");
+}
+
+#[test]
+fn freeing_the_client_ends_a_following_call_waiting_to_poll() {
+    let emu = regions_emu(|c| c.session_host_activation = Duration::from_secs(30));
+    unsafe {
+        let c = client_for(&emu, ON_DISPATCH, |_| {});
+        let req = host_request(SESSION, &["West US"]);
+        let tag = 301usize;
+        assert_eq!(
+            gsms_client_allocate_session_host_async(
+                c,
+                req,
+                0,
+                Some(on_host_progress),
+                Some(on_host_done),
+                tag as *mut c_void,
+                ptr::null_mut()
+            ),
+            GSMS_OK
+        );
+        // The POST answered Queued; the call now waits 1000 ms for its poll (on a timer, not a worker).
+        assert!(wait_until(Duration::from_secs(2), || emu.request_count() == 1));
+        thread::sleep(Duration::from_millis(50));
+        let t = Instant::now();
+        gsms_client_free(c);
+        assert!(t.elapsed() < Duration::from_millis(250), "{:?}", t.elapsed());
+        let e = events_of(tag);
+        assert!(e.last().unwrap().starts_with("host done GSMS_ERR_SHUTDOWN"), "{e:?}");
+        assert_eq!(e.iter().filter(|x| x.contains("done")).count(), 1, "exactly once: {e:?}");
+        assert_eq!(emu.request_count(), 1, "no poll after the free");
+        gsms_session_host_request_free(req);
+    }
+}
+
+#[test]
+fn error_bodies_of_the_error_code_style_are_read() {
+    let emu = regions_emu(|c| c.error_body_style = gsms_emulator::ErrorBodyStyle::ErrorCode);
+    unsafe {
+        let c = client_for(&emu, ON_DISPATCH, |_| {});
+        let mut t = ptr::null_mut();
+        assert_eq!(gsms_client_get_ticket_status(c, TITLE, cs("nobody").as_ptr(), &mut t), GSMS_ERR_HTTP_STATUS);
+        let i = info(gsms_ticket_result_info(t));
+        assert!(i.message.starts_with("HTTP 404: "), "{}", i.message);
+        assert!(i.message.ends_with("(error code NotFound)"), "{}", i.message);
+        assert!(i.raw.contains("\"errorCode\":\"NotFound\""), "{}", i.raw);
+        gsms_ticket_result_free(t);
+        gsms_client_free(c);
+    }
 }
