@@ -1290,3 +1290,48 @@ fn a_provider_signs_each_call_for_its_own_method_and_url() {
         assert_eq!(q.header("authorization"), Some(TOKEN), "{name}");
     }
 }
+
+#[test]
+fn a_retry_after_past_the_deadline_stops_at_once() {
+    let (emu, _) = seeded(|_| {});
+    let mut cfg = config(&emu);
+    cfg.set_retry_policy(3, 10, 5000).unwrap();
+    let client = Client::new(&cfg).unwrap();
+    for (name, f) in each_call() {
+        emu.clear_faults();
+        emu.add_fault(FaultRule::http_status(503).with_retry_after("2").for_call(name));
+        let t = Instant::now();
+        let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), cancel: None };
+        let i = f(&client, &opts);
+        assert_eq!((i.status, i.attempts, i.retry_after_ms), (Status::RetriesExhausted, 1, 2000), "{name}");
+        assert!(i.error_message.contains("deadline"), "{name}: {}", i.error_message);
+        assert!(t.elapsed() < Duration::from_millis(300), "{name}: {:?}", t.elapsed());
+    }
+}
+
+#[test]
+fn each_attempt_and_each_poll_is_logged() {
+    let emu = Arc::new(regions_emu(|c| c.servers_per_title = 1));
+    let mut cfg = config(&emu);
+    let logs = capture_logs(&mut cfg, LogLevel::Debug);
+    let client = Client::new(&cfg).unwrap();
+    run(&client, create_inline_cluster(&inline_req("holder", "West US")));
+    let e2 = Arc::clone(&emu);
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(250));
+        e2.release_all(TITLE);
+    });
+    let r = run(&client, AllocateInlineCluster::new(&inline_req("w 1", "West US")));
+    releaser.join().unwrap();
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    let lines = logs.lock().unwrap().clone();
+    let gets: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with(&format!("GET /titles/{TITLE}/tickets/w%201/status -> 200 in ")))
+        .collect();
+    assert_eq!(gets.len() + 1, r.attempts as usize, "one line per attempt: {lines:#?}");
+    assert!(gets.last().unwrap().contains(&format!("correlation id {}", r.correlation_id)), "{gets:?}");
+    let polls = lines.iter().filter(|l| l.contains("not final yet; polling again in 100 ms")).count();
+    assert_eq!(polls, gets.len(), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("POST /titles/{TITLE}/inlineclusters -> 200 in "))));
+}
