@@ -1335,3 +1335,26 @@ fn each_attempt_and_each_poll_is_logged() {
     assert_eq!(polls, gets.len(), "{lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with(&format!("POST /titles/{TITLE}/inlineclusters -> 200 in "))));
 }
+
+#[test]
+fn an_id_too_long_for_the_url_of_a_later_exchange_is_refused_before_anything_is_sent() {
+    let emu = regions_emu(|c| c.session_host_activation = Duration::from_millis(200));
+    let client = Client::new(&config(&emu)).unwrap();
+    let long = "t".repeat(2100);
+    let r = run(&client, AllocateInlineCluster::new(&inline_req(&long, "West US")));
+    assert_eq!((r.status, r.attempts), (Status::InvalidArgument, 0), "{}", r.error_message);
+    assert!(r.error_message.contains("2048"), "{}", r.error_message);
+    let h = run(&client, AllocateSessionHost::new(&host_req(&long, &["West US"])));
+    assert_eq!((h.status, h.attempts), (Status::InvalidArgument, 0), "{}", h.error_message);
+    let t = run(&client, get_ticket_status(TITLE, &long));
+    assert_eq!((t.info.status, t.attempts), (Status::InvalidArgument, 0));
+    // The async runtime refuses the same before its first exchange.
+    let c = rt(&emu, CallbackMode::OnWorker);
+    let (s, r) = take(&c.start(AllocateInlineCluster::new(&inline_req(&long, "West US")), None, None, None).unwrap());
+    assert_eq!((s, r.attempts), (Status::InvalidArgument, 0));
+    assert_eq!(emu.request_count(), 0, "not even the POST: its follow-up could never be sent");
+    // Just short enough is sent.
+    let fits = "t".repeat(2048 - format!("{}/titles/{TITLE}/tickets//status", emu.base_url()).len());
+    let r = run(&client, AllocateInlineCluster::new(&inline_req(&fits, "West US")));
+    assert_eq!((r.status, r.fulfillment_state), (Status::Ok, FulfillmentState::Fulfilled), "{}", r.error_message);
+}

@@ -955,3 +955,31 @@ fn error_bodies_of_the_error_code_style_are_read() {
         gsms_client_free(c);
     }
 }
+
+#[test]
+fn an_id_too_long_for_the_url_is_refused_at_the_call() {
+    on_client(|emu, c| unsafe {
+        let long = cs(&"t".repeat(2100));
+        let mut t: *mut gsms_ticket_result = ptr::NonNull::dangling().as_ptr();
+        assert_eq!(gsms_client_get_ticket_status(c, TITLE, long.as_ptr(), &mut t), GSMS_ERR_INVALID_ARGUMENT);
+        assert!(t.is_null(), "nothing is known: *out is NULL");
+        assert!(last_error().contains("2048"), "{}", last_error());
+        let mut op = ptr::null_mut();
+        assert_eq!(
+            gsms_client_get_ticket_status_async(c, TITLE, long.as_ptr(), None, ptr::null_mut(), &mut op),
+            GSMS_ERR_INVALID_ARGUMENT,
+            "refused by the call, not later by its completion"
+        );
+        assert!(op.is_null());
+        let req = inline_request(&"t".repeat(2100), "West US");
+        assert_eq!(
+            gsms_client_allocate_inline_cluster_async(c, req, 0, None, None, ptr::null_mut(), &mut op),
+            GSMS_ERR_INVALID_ARGUMENT
+        );
+        let mut r = ptr::null_mut();
+        assert_eq!(gsms_client_allocate_inline_cluster(c, req, 0, &mut r), GSMS_ERR_INVALID_ARGUMENT);
+        assert!(r.is_null());
+        assert_eq!(emu.request_count(), 0);
+        gsms_inline_cluster_request_free(req);
+    });
+}

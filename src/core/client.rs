@@ -117,6 +117,13 @@ impl Client {
         }
     }
 
+    /// The URL of an exchange, refused when it is longer than the library sends.
+    pub fn url_of(&self, ep: &Endpoint) -> Result<String, InvalidArgument> {
+        let url = format!("{}{}", self.host_url(ep.host), ep.path);
+        validate::url_length("the request URL", &url)?;
+        Ok(url)
+    }
+
     /// Replaces the static Authorization value (a token provider, when configured, still wins).
     pub fn set_auth_token(&self, authorization: &str) -> Result<(), InvalidArgument> {
         validate::header_value("authorization", authorization)?;
@@ -179,11 +186,13 @@ impl Client {
     /// `info.status` and `info.error_message` saying why.
     #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
-        let url = format!("{}{}", self.host_url(ep.host), ep.path);
-        if let Err(e) = validate::url_length("the request URL", &url) {
-            info.fail(Status::InvalidArgument, e.0);
-            return None;
-        }
+        let url = match self.url_of(ep) {
+            Ok(u) => u,
+            Err(e) => {
+                info.fail(Status::InvalidArgument, e.0);
+                return None;
+            }
+        };
         let method = ep.method.as_str();
         let mut tries: u32 = 0; // attempts that count against the retry budget
         let mut refreshed = false;

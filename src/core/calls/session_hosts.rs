@@ -270,6 +270,9 @@ impl Call for GetAllocationStatus {
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("GET {}", e.path))
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
+    }
 }
 
 /// POST, then allocation status while 409 or Queued, until Fulfilled or Aborted.
@@ -330,6 +333,9 @@ impl Call for AllocateSessionHost {
     }
     fn describe(&self) -> String {
         self.status.as_ref().map_or_else(String::new, |e| format!("session host {}", e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.post.iter().chain(&self.status).collect()
     }
 }
 
