@@ -832,7 +832,7 @@ fn following_calls_end_at_the_deadline_with_the_last_answer() {
     assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
     assert_eq!(r.fulfillment_state, FulfillmentState::Queued);
     assert_eq!(r.attempts, 1, "the next poll (1000 ms) would come after the deadline");
-    assert!(t.elapsed() < Duration::from_millis(300), "ends now, not at the deadline: {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_millis(400), "ends now, not at the deadline: {:?}", t.elapsed());
 
     // Cancel while waiting to poll.
     let (cancel, canceller) = cancel_after(Duration::from_millis(150));
@@ -1305,7 +1305,7 @@ fn a_retry_after_past_the_deadline_stops_at_once() {
         let i = f(&client, &opts);
         assert_eq!((i.status, i.attempts, i.retry_after_ms), (Status::RetriesExhausted, 1, 2000), "{name}");
         assert!(i.error_message.contains("deadline"), "{name}: {}", i.error_message);
-        assert!(t.elapsed() < Duration::from_millis(300), "{name}: {:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_millis(700), "{name}: {:?}", t.elapsed());
     }
 }
 
