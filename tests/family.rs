@@ -1358,3 +1358,28 @@ fn an_id_too_long_for_the_url_of_a_later_exchange_is_refused_before_anything_is_
     let r = run(&client, AllocateInlineCluster::new(&inline_req(&fits, "West US")));
     assert_eq!((r.status, r.fulfillment_state), (Status::Ok, FulfillmentState::Fulfilled), "{}", r.error_message);
 }
+
+#[test]
+fn calls_waiting_to_poll_do_not_hold_the_workers() {
+    let emu = regions_emu(|c| {
+        c.session_host_activation = Duration::from_secs(30);
+        c.session_hosts_per_title = 4;
+    });
+    let mut cfg = config(&emu);
+    cfg.callback_mode = CallbackMode::OnWorker;
+    cfg.set_worker_threads(1).unwrap();
+    let c = RtClient::new(&cfg).unwrap();
+    let following: Vec<_> = (0..3)
+        .map(|i| {
+            c.start(AllocateSessionHost::new(&host_req(&format!("s{i}"), &["West US"])), None, None, None).unwrap()
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(2), || emu.request_count() == 3), "each POSTed once");
+    // With the one worker free, a new call runs now, not after the polls (1000 ms away).
+    let t = Instant::now();
+    let (s, q) = take(&c.start(get_qos_servers(true), None, None, None).unwrap());
+    assert_eq!((s, q.servers.len()), (Status::Ok, 2));
+    assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+    assert!(following.iter().all(|o| o.take_result().is_none()), "the others still wait to poll");
+    following.iter().for_each(|o| o.cancel());
+}
