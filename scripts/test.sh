@@ -52,7 +52,7 @@ prune() { rm -rf "$@"; }
 suite "docs links (every relative link names a file of the repository; scripts/check_docs.py)" python3 scripts/check_docs.py
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
-suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle
+suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle --test family --test family_ffi
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
 suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
 prune target/asan target/tsan

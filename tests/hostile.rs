@@ -6,7 +6,6 @@
 //! Time bounds are generous (a loaded 2-core CI machine): they prove "near the configured timeout,
 //! not later" and "no spin", not exact latencies.
 
-#[allow(unused_imports)]
 mod common;
 #[path = "support/raw_server.rs"]
 mod raw_server;

@@ -61,6 +61,11 @@ pub struct Body {
 }
 
 impl Body {
+    /// `text` (this body's) cleaned of the attempt's secrets.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.secrets.redact(text)
+    }
+
     /// The body as text for `raw_json`, cleaned of the attempt's secrets.
     pub fn into_text(self) -> String {
         let text = match String::from_utf8(self.bytes) {
@@ -110,6 +115,13 @@ impl Client {
             Host::Allocation => &self.base_url,
             Host::Discovery => &self.discovery_url,
         }
+    }
+
+    /// The URL of an exchange, refused when it is longer than the library sends.
+    pub fn url_of(&self, ep: &Endpoint) -> Result<String, InvalidArgument> {
+        let url = format!("{}{}", self.host_url(ep.host), ep.path);
+        validate::url_length("the request URL", &url)?;
+        Ok(url)
     }
 
     /// Replaces the static Authorization value (a token provider, when configured, still wins).
@@ -174,11 +186,13 @@ impl Client {
     /// `info.status` and `info.error_message` saying why.
     #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
-        let url = format!("{}{}", self.host_url(ep.host), ep.path);
-        if let Err(e) = validate::url_length("the request URL", &url) {
-            info.fail(Status::InvalidArgument, e.0);
-            return None;
-        }
+        let url = match self.url_of(ep) {
+            Ok(u) => u,
+            Err(e) => {
+                info.fail(Status::InvalidArgument, e.0);
+                return None;
+            }
+        };
         let method = ep.method.as_str();
         let mut tries: u32 = 0; // attempts that count against the retry budget
         let mut refreshed = false;

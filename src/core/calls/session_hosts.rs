@@ -222,6 +222,12 @@ impl Decode for StatusAnswer {
     }
 }
 
+/// Decodes an allocation status answer with its own state rule (`status`, else `fulfillmentState`,
+/// else Unknown): what [`GetAllocationStatus`] reads. For tests and fuzzing.
+pub fn decode_allocation_status(body: &[u8]) -> Result<SessionHostResult, String> {
+    StatusAnswer::decode(body).map(|s| s.0)
+}
+
 /// One POST.
 pub type CreateSessionHost = Once<SessionHostResult>;
 
@@ -264,6 +270,9 @@ impl Call for GetAllocationStatus {
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("GET {}", e.path))
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
+    }
 }
 
 /// POST, then allocation status while 409 or Queued, until Fulfilled or Aborted.
@@ -295,6 +304,8 @@ impl Call for AllocateSessionHost {
             call::exchange(client, &post, opts, &mut self.out);
             // 409: the request exists but its host is not Active yet: follow it.
             if self.out.info.status == Status::HttpStatus && self.out.info.http_status == 409 {
+                // Not Active yet is Queued, for the progress callback as for any answer.
+                self.out.fulfillment_state = FulfillmentState::Queued;
                 let info = &mut self.out.info;
                 info.status = Status::Ok;
                 info.error_message.clear();
@@ -322,6 +333,9 @@ impl Call for AllocateSessionHost {
     }
     fn describe(&self) -> String {
         self.status.as_ref().map_or_else(String::new, |e| format!("session host {}", e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.post.iter().chain(&self.status).collect()
     }
 }
 
