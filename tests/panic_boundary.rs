@@ -148,6 +148,54 @@ unsafe extern "C" fn on_session_host_progress(_: *mut c_void, _: *const gsms_ses
 unsafe extern "C" fn on_progress(_: *mut c_void, _: *const gsms_cluster_result) {}
 unsafe extern "C" fn on_log(_: *mut c_void, _: gsms_log_level, _: *const c_char) {}
 
+/// `gsms_operation_take_<x>_result(op, &r)`, the copy freed.
+unsafe fn take<T>(
+    take: unsafe extern "C" fn(*mut gsms_operation, *mut *mut T) -> gsms_status,
+    free: unsafe extern "C" fn(*mut T),
+    op: *mut gsms_operation,
+) -> Out {
+    unsafe {
+        let mut r = ptr::null_mut();
+        let st = take(op, &mut r);
+        free(r);
+        Out::Status(st)
+    }
+}
+
+/// `gsms_<x>_free(NULL)`: a no-op.
+unsafe fn free_null<T>(free: unsafe extern "C" fn(*mut T)) -> Out {
+    unsafe { free(ptr::null_mut()) };
+    Out::Unit
+}
+
+/// `gsms_<x>_result_clone(r)`, the copy freed.
+unsafe fn clone<T>(
+    clone: unsafe extern "C" fn(*const T) -> *mut T,
+    free: unsafe extern "C" fn(*mut T),
+    r: *const T,
+) -> Out {
+    unsafe {
+        let c = clone(r);
+        free(c);
+        Out::Ptr(c.is_null())
+    }
+}
+
+type PortFn<T> = unsafe extern "C" fn(*const T, usize, *mut *const c_char, *mut u32, *mut u32) -> gsms_status;
+
+/// `gsms_<x>_result_port(r, 0, ..)`: a caught panic writes no out-pointer.
+unsafe fn port<T>(f: PortFn<T>, r: *const T) -> Out {
+    unsafe {
+        let mut name: *const c_char = ptr::null();
+        let (mut a, mut b) = (0u32, 0u32);
+        let st = f(r, 0, &mut name, &mut a, &mut b);
+        if st == GSMS_ERR_INTERNAL {
+            assert!(name.is_null() && a == 0 && b == 0, "no out-pointer written by a caught panic");
+        }
+        Out::Status(st)
+    }
+}
+
 /// Calls one exported function by name with valid arguments. Constructors' results are freed.
 unsafe fn call(name: &str, fx: &Fx) -> Out {
     unsafe {
@@ -169,10 +217,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             // Only callable inside a token provider: see the test.
             "gsms_token_sink_set_signature" | "gsms_token_sink_method" | "gsms_token_sink_url" => Out::Unit,
             "gsms_operation_take_cluster_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_cluster_result(fx.op, &mut r);
-                gsms_cluster_result_free(r);
-                Out::Status(st)
+                take(gsms_operation_take_cluster_result, gsms_cluster_result_free, fx.op)
             }
             "gsms_cluster_result_info" => Out::Ptr(gsms_cluster_result_info(fx.result).is_null()),
             "gsms_call_info_status" => Out::Status(gsms_call_info_status(fx.info)),
@@ -188,10 +233,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 gsms_config_free(c);
                 Out::Ptr(c.is_null())
             }
-            "gsms_config_free" => {
-                gsms_config_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_config_free" => free_null(gsms_config_free),
             "gsms_config_set_base_url" => Out::Status(gsms_config_set_base_url(fx.cfg, fx.url.as_ptr())),
             "gsms_config_set_user_agent" => Out::Status(gsms_config_set_user_agent(fx.cfg, ok)),
             "gsms_config_set_timeouts" => Out::Status(gsms_config_set_timeouts(fx.cfg, 1000, 2000)),
@@ -217,10 +259,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 gsms_client_free(c);
                 Out::Status(st)
             }
-            "gsms_client_free" => {
-                gsms_client_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_client_free" => free_null(gsms_client_free),
             "gsms_client_set_auth_token" => {
                 Out::Status(gsms_client_set_auth_token(fx.client, c"XBL3.0 x=1;t".as_ptr()))
             }
@@ -251,25 +290,14 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_operation_cancel" => Out::Status(gsms_operation_cancel(fx.op)),
-            "gsms_operation_free" => {
-                gsms_operation_free(ptr::null_mut());
-                Out::Unit
-            }
-            "gsms_operation_take_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_result(fx.op, &mut r);
-                gsms_cluster_result_free(r);
-                Out::Status(st)
-            }
+            "gsms_operation_free" => free_null(gsms_operation_free),
+            "gsms_operation_take_result" => take(gsms_operation_take_result, gsms_cluster_result_free, fx.op),
             "gsms_cluster_request_new" => {
                 let r = gsms_cluster_request_new(1);
                 gsms_cluster_request_free(r);
                 Out::Ptr(r.is_null())
             }
-            "gsms_cluster_request_free" => {
-                gsms_cluster_request_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_cluster_request_free" => free_null(gsms_cluster_request_free),
             "gsms_cluster_request_set_session_id" => {
                 Out::Status(gsms_cluster_request_set_session_id(fx.req, sess.as_ptr()))
             }
@@ -288,27 +316,12 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             "gsms_cluster_result_error_message" => s(gsms_cluster_result_error_message(fx.result)),
             "gsms_cluster_result_raw_json" => s(gsms_cluster_result_raw_json(fx.result)),
             "gsms_cluster_result_port_count" => Out::Num(gsms_cluster_result_port_count(fx.result) as u64),
-            "gsms_cluster_result_port" => {
-                let mut name: *const c_char = ptr::null();
-                let (mut a, mut b) = (0u32, 0u32);
-                let st = gsms_cluster_result_port(fx.result, 0, &mut name, &mut a, &mut b);
-                if st == GSMS_ERR_INTERNAL {
-                    assert!(name.is_null() && a == 0 && b == 0, "no out-pointer written by a caught panic");
-                }
-                Out::Status(st)
-            }
+            "gsms_cluster_result_port" => port(gsms_cluster_result_port, fx.result),
             "gsms_cluster_result_http_status" => Out::Num(gsms_cluster_result_http_status(fx.result).into()),
             "gsms_cluster_result_attempts" => Out::Num(gsms_cluster_result_attempts(fx.result).into()),
             "gsms_cluster_result_retry_after_ms" => Out::Num(gsms_cluster_result_retry_after_ms(fx.result).into()),
-            "gsms_cluster_result_clone" => {
-                let c = gsms_cluster_result_clone(fx.result);
-                gsms_cluster_result_free(c);
-                Out::Ptr(c.is_null())
-            }
-            "gsms_cluster_result_free" => {
-                gsms_cluster_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_cluster_result_clone" => clone(gsms_cluster_result_clone, gsms_cluster_result_free, fx.result),
+            "gsms_cluster_result_free" => free_null(gsms_cluster_result_free),
             "gsms_host_status_name" => s(gsms_host_status_name(1)),
             // ----- inline clusters -----
             "gsms_inline_cluster_request_new" => {
@@ -316,10 +329,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 gsms_inline_cluster_request_free(r);
                 Out::Ptr(r.is_null())
             }
-            "gsms_inline_cluster_request_free" => {
-                gsms_inline_cluster_request_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_inline_cluster_request_free" => free_null(gsms_inline_cluster_request_free),
             "gsms_inline_cluster_request_set_service_config_id" => {
                 Out::Status(gsms_inline_cluster_request_set_service_config_id(fx.ireq, c"scid".as_ptr()))
             }
@@ -403,10 +413,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_operation_take_ticket_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_ticket_result(fx.op_ticket, &mut r);
-                gsms_ticket_result_free(r);
-                Out::Status(st)
+                take(gsms_operation_take_ticket_result, gsms_ticket_result_free, fx.op_ticket)
             }
             "gsms_ticket_result_info" => Out::Ptr(gsms_ticket_result_info(fx.ticket).is_null()),
             "gsms_ticket_result_status" => Out::Host(gsms_ticket_result_status(fx.ticket)),
@@ -419,34 +426,16 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             "gsms_ticket_result_game_host_id" => s(gsms_ticket_result_game_host_id(fx.ticket)),
             "gsms_ticket_result_region" => s(gsms_ticket_result_region(fx.ticket)),
             "gsms_ticket_result_port_count" => Out::Num(gsms_ticket_result_port_count(fx.ticket) as u64),
-            "gsms_ticket_result_port" => {
-                let mut name: *const c_char = ptr::null();
-                let (mut a, mut b) = (0u32, 0u32);
-                let st = gsms_ticket_result_port(fx.ticket, 0, &mut name, &mut a, &mut b);
-                if st == GSMS_ERR_INTERNAL {
-                    assert!(name.is_null() && a == 0 && b == 0, "no out-pointer written by a caught panic");
-                }
-                Out::Status(st)
-            }
-            "gsms_ticket_result_clone" => {
-                let c = gsms_ticket_result_clone(fx.ticket);
-                gsms_ticket_result_free(c);
-                Out::Ptr(c.is_null())
-            }
-            "gsms_ticket_result_free" => {
-                gsms_ticket_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_ticket_result_port" => port(gsms_ticket_result_port, fx.ticket),
+            "gsms_ticket_result_clone" => clone(gsms_ticket_result_clone, gsms_ticket_result_free, fx.ticket),
+            "gsms_ticket_result_free" => free_null(gsms_ticket_result_free),
             // ----- variants -----
             "gsms_variants_request_new" => {
                 let r = gsms_variants_request_new(TITLE);
                 gsms_variants_request_free(r);
                 Out::Ptr(r.is_null())
             }
-            "gsms_variants_request_free" => {
-                gsms_variants_request_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_variants_request_free" => free_null(gsms_variants_request_free),
             "gsms_variants_request_set_locale" => {
                 Out::Status(gsms_variants_request_set_locale(fx.vreq, c"en-us".as_ptr()))
             }
@@ -474,10 +463,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_operation_take_variants_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_variants_result(fx.op_variants, &mut r);
-                gsms_variants_result_free(r);
-                Out::Status(st)
+                take(gsms_operation_take_variants_result, gsms_variants_result_free, fx.op_variants)
             }
             "gsms_variants_result_info" => Out::Ptr(gsms_variants_result_info(fx.variants).is_null()),
             "gsms_variants_result_variant_count" => Out::Num(gsms_variants_result_variant_count(fx.variants) as u64),
@@ -533,15 +519,8 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 }
                 Out::Status(st)
             }
-            "gsms_variants_result_clone" => {
-                let c = gsms_variants_result_clone(fx.variants);
-                gsms_variants_result_free(c);
-                Out::Ptr(c.is_null())
-            }
-            "gsms_variants_result_free" => {
-                gsms_variants_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_variants_result_clone" => clone(gsms_variants_result_clone, gsms_variants_result_free, fx.variants),
+            "gsms_variants_result_free" => free_null(gsms_variants_result_free),
             // ----- QoS servers -----
             "gsms_client_get_qos_servers" => {
                 let mut r = ptr::null_mut();
@@ -557,10 +536,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_operation_take_qos_servers_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_qos_servers_result(fx.op_qos_servers, &mut r);
-                gsms_qos_servers_result_free(r);
-                Out::Status(st)
+                take(gsms_operation_take_qos_servers_result, gsms_qos_servers_result_free, fx.op_qos_servers)
             }
             "gsms_qos_servers_result_info" => Out::Ptr(gsms_qos_servers_result_info(fx.qos_servers).is_null()),
             "gsms_qos_servers_result_count" => Out::Num(gsms_qos_servers_result_count(fx.qos_servers) as u64),
@@ -574,24 +550,16 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_qos_servers_result_clone" => {
-                let c = gsms_qos_servers_result_clone(fx.qos_servers);
-                gsms_qos_servers_result_free(c);
-                Out::Ptr(c.is_null())
+                clone(gsms_qos_servers_result_clone, gsms_qos_servers_result_free, fx.qos_servers)
             }
-            "gsms_qos_servers_result_free" => {
-                gsms_qos_servers_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_qos_servers_result_free" => free_null(gsms_qos_servers_result_free),
             // ----- QoS measurement -----
             "gsms_qos_probe_new" => {
                 let p = gsms_qos_probe_new();
                 gsms_qos_probe_free(p);
                 Out::Ptr(p.is_null())
             }
-            "gsms_qos_probe_free" => {
-                gsms_qos_probe_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_qos_probe_free" => free_null(gsms_qos_probe_free),
             "gsms_qos_probe_add_target" => {
                 let region = CString::new(format!("Region{}", REGION.fetch_add(1, Ordering::SeqCst))).unwrap();
                 Out::Status(gsms_qos_probe_add_target(fx.scratch_probe, region.as_ptr(), c"127.0.0.1".as_ptr(), 0))
@@ -615,12 +583,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 gsms_operation_free(op);
                 Out::Status(st)
             }
-            "gsms_operation_take_qos_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_qos_result(fx.op_qos, &mut r);
-                gsms_qos_result_free(r);
-                Out::Status(st)
-            }
+            "gsms_operation_take_qos_result" => take(gsms_operation_take_qos_result, gsms_qos_result_free, fx.op_qos),
             "gsms_qos_result_info" => Out::Ptr(gsms_qos_result_info(fx.qos).is_null()),
             "gsms_qos_result_region_count" => Out::Num(gsms_qos_result_region_count(fx.qos) as u64),
             "gsms_qos_result_region" => {
@@ -635,25 +598,15 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             "gsms_qos_result_region_message" => s(gsms_qos_result_region_message(fx.qos, 0)),
             "gsms_qos_result_region_address" => s(gsms_qos_result_region_address(fx.qos, 0)),
             "gsms_qos_result_best_region" => s(gsms_qos_result_best_region(fx.qos)),
-            "gsms_qos_result_clone" => {
-                let c = gsms_qos_result_clone(fx.qos);
-                gsms_qos_result_free(c);
-                Out::Ptr(c.is_null())
-            }
-            "gsms_qos_result_free" => {
-                gsms_qos_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_qos_result_clone" => clone(gsms_qos_result_clone, gsms_qos_result_free, fx.qos),
+            "gsms_qos_result_free" => free_null(gsms_qos_result_free),
             // ----- session hosts and allocation status -----
             "gsms_session_host_request_new" => {
                 let r = gsms_session_host_request_new(TITLE);
                 gsms_session_host_request_free(r);
                 Out::Ptr(r.is_null())
             }
-            "gsms_session_host_request_free" => {
-                gsms_session_host_request_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_session_host_request_free" => free_null(gsms_session_host_request_free),
             "gsms_session_host_request_set_session_id" => {
                 Out::Status(gsms_session_host_request_set_session_id(fx.sreq, fx.session_id.as_ptr()))
             }
@@ -730,10 +683,7 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
                 Out::Status(st)
             }
             "gsms_operation_take_session_host_result" => {
-                let mut r = ptr::null_mut();
-                let st = gsms_operation_take_session_host_result(fx.op_session_host, &mut r);
-                gsms_session_host_result_free(r);
-                Out::Status(st)
+                take(gsms_operation_take_session_host_result, gsms_session_host_result_free, fx.op_session_host)
             }
             "gsms_session_host_result_info" => Out::Ptr(gsms_session_host_result_info(fx.session_host).is_null()),
             "gsms_session_host_result_fulfillment_state" => {
@@ -751,24 +701,11 @@ unsafe fn call(name: &str, fx: &Fx) -> Out {
             "gsms_session_host_result_port_count" => {
                 Out::Num(gsms_session_host_result_port_count(fx.session_host) as u64)
             }
-            "gsms_session_host_result_port" => {
-                let mut name: *const c_char = ptr::null();
-                let (mut a, mut b) = (0u32, 0u32);
-                let st = gsms_session_host_result_port(fx.session_host, 0, &mut name, &mut a, &mut b);
-                if st == GSMS_ERR_INTERNAL {
-                    assert!(name.is_null() && a == 0 && b == 0, "no out-pointer written by a caught panic");
-                }
-                Out::Status(st)
-            }
+            "gsms_session_host_result_port" => port(gsms_session_host_result_port, fx.session_host),
             "gsms_session_host_result_clone" => {
-                let c = gsms_session_host_result_clone(fx.session_host);
-                gsms_session_host_result_free(c);
-                Out::Ptr(c.is_null())
+                clone(gsms_session_host_result_clone, gsms_session_host_result_free, fx.session_host)
             }
-            "gsms_session_host_result_free" => {
-                gsms_session_host_result_free(ptr::null_mut());
-                Out::Unit
-            }
+            "gsms_session_host_result_free" => free_null(gsms_session_host_result_free),
             other => panic!("{other} is exported by include/gsms.h but this test does not call it: add it to `call`"),
         }
     }

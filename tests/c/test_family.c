@@ -69,51 +69,24 @@ typedef struct {
   void *kept; /* a clone of the result, of the callback's type */
 } async_state;
 
-static void on_variants(void *ud, gsms_status st, const gsms_variants_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_variants_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
-}
-
-static void on_qos_servers(void *ud, gsms_status st, const gsms_qos_servers_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_qos_servers_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
-}
-
-static void on_qos(void *ud, gsms_status st, const gsms_qos_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_qos_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
-}
-
-static void on_cluster(void *ud, gsms_status st, const gsms_cluster_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_cluster_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
-}
+/* A completion callback of result type T: records the status and keeps a clone. */
+#define ON_DONE(name, T)                                          \
+  static void name(void *ud, gsms_status st, const T##_result *r) { \
+    async_state *s = (async_state *)ud;                           \
+    s->status = st;                                               \
+    s->kept = T##_result_clone(r);                                \
+    __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);            \
+  }
+ON_DONE(on_variants, gsms_variants)
+ON_DONE(on_qos_servers, gsms_qos_servers)
+ON_DONE(on_qos, gsms_qos)
+ON_DONE(on_cluster, gsms_cluster)
+ON_DONE(on_ticket, gsms_ticket)
+ON_DONE(on_session_host, gsms_session_host)
 
 static void on_cluster_progress(void *ud, const gsms_cluster_result *queued) {
   async_state *s = (async_state *)ud;
   if (gsms_cluster_result_fulfillment_state(queued) == GSMS_FULFILLMENT_QUEUED) __atomic_add_fetch(&s->progress, 1, __ATOMIC_SEQ_CST);
-}
-
-static void on_ticket(void *ud, gsms_status st, const gsms_ticket_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_ticket_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
-}
-
-static void on_session_host(void *ud, gsms_status st, const gsms_session_host_result *r) {
-  async_state *s = (async_state *)ud;
-  s->status = st;
-  s->kept = gsms_session_host_result_clone(r);
-  __atomic_add_fetch(&s->done, 1, __ATOMIC_SEQ_CST);
 }
 
 static void on_session_host_progress(void *ud, const gsms_session_host_result *queued) {
@@ -578,7 +551,7 @@ static void test_inline_clusters(void) {
   CHECK(strlen(gsms_call_info_error_message(gsms_ticket_result_info(t))) > 0);
   gsms_ticket_result_free(t);
 
-  /* Queued: both servers of BUSY_TITLE held (1 s lifetime). */
+  /* Queued: both servers of BUSY_TITLE held (2.5 s lifetime). */
   CHECK_STATUS(gsms_client_create_inline_cluster(cl, hold_a, NULL), GSMS_OK);
   CHECK_STATUS(gsms_client_create_inline_cluster(cl, hold_b, NULL), GSMS_OK);
   CHECK_STATUS(gsms_inline_cluster_request_set_abort_if_queued(impatient, 1), GSMS_OK);
