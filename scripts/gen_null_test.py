@@ -10,11 +10,16 @@ Expectations (checked by the generated program, which also runs under valgrind):
     contract lets be NULL (OPTIONAL below), or a number is absurd, it answers anything but
     GSMS_ERR_INTERNAL (or an undefined status);
   - a function returning `const char *` never returns NULL;
-  - out-pointers are left alone (or set to NULL) when the call fails;
+  - a function returning a borrowed handle (`const T *` with no T_free, e.g. gsms_<x>_result_info)
+    returns NULL for a NULL source and non-NULL for a live one, and is never freed; one returning
+    an owned handle has its T_free called;
+  - out-pointers are left alone (or set to NULL) when the call fails; those the contract fills on
+    failure (OUT_ON_FAILURE) are still left alone for invalid arguments;
   - nothing crashes, and valgrind finds no invalid access and no definite leak.
 
-Generation fails (exit 2) when the header declares something this script cannot call: a parameter
-type it does not know how to make valid, an exported symbol missing from the header (with --lib),
+Handles come from HANDLES: builders fresh per case, results (from real failed calls) and operations
+(one of each kind) shared. Generation fails (exit 2) when the header declares something this script
+cannot call: a parameter type it does not know how to make valid (a handle type not in HANDLES), an exported symbol missing from the header (with --lib),
 or an OPTIONAL entry naming a function or parameter that no longer exists. Teach it here.
 
 usage: gen_null_test.py include/gsms.h out.c [--lib target/debug/libgsms.so]
