@@ -19,6 +19,8 @@
 #define TOKEN "XBL3.0 x=1234567890;c-family-token"
 #define WEST "West US"
 #define EUROPE "North Europe"
+/* sessionCookie: at most 32 KiB (FAMILY.md). */
+#define COOKIE_LIMIT (32 * 1024)
 
 /* The emulator's sample catalogue (gsms_emulator::VariantCatalogue::sample). */
 #define STANDARD_SCHEMA "6f1d2c1e-0000-4000-8000-00000000a001"
@@ -228,11 +230,11 @@ static void test_invalid_arguments(void) {
   CHECK_STATUS(gsms_session_host_request_add_location(sr, ""), GSMS_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(gsms_session_host_request_set_game_mode_id(sr, ""), GSMS_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(gsms_session_host_request_set_sandbox_id(sr, NULL), GSMS_ERR_INVALID_ARGUMENT);
-  cookie = (char *)malloc(MAX_SESSION_COOKIE_BYTES + 2);
-  memset(cookie, 'c', MAX_SESSION_COOKIE_BYTES + 1);
-  cookie[MAX_SESSION_COOKIE_BYTES + 1] = 0;
+  cookie = (char *)malloc(COOKIE_LIMIT + 2);
+  memset(cookie, 'c', COOKIE_LIMIT + 1);
+  cookie[COOKIE_LIMIT + 1] = 0;
   CHECK_STATUS(gsms_session_host_request_set_session_cookie(sr, cookie), GSMS_ERR_INVALID_ARGUMENT);
-  cookie[MAX_SESSION_COOKIE_BYTES] = 0;
+  cookie[COOKIE_LIMIT] = 0;
   CHECK_STATUS(gsms_session_host_request_set_session_cookie(sr, cookie), GSMS_OK);
   free(cookie);
   CHECK_STATUS(gsms_session_host_request_set_session_id(sr, "6f1d2c1e-0000-4000-8000-0000000000ff"), GSMS_OK);
