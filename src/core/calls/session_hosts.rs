@@ -203,6 +203,13 @@ impl Decode for SessionHostResult {
     }
 }
 
+/// Decodes an allocation status answer (`status`, or `fulfillmentState` when `status` is absent;
+/// neither: Unknown), as [`GetAllocationStatus`] does; [`Decode`] of [`SessionHostResult`] reads a
+/// session host answer. Public for the fuzz targets and tests.
+pub fn decode_allocation_status(body: &[u8]) -> Result<SessionHostResult, String> {
+    StatusAnswer::decode(body).map(|a| a.0)
+}
+
 /// An allocation status answer, decoded with its own state rule; unwrapped by [`GetAllocationStatus`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct StatusAnswer(SessionHostResult);
