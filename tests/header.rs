@@ -141,7 +141,12 @@ fn every_name_the_header_defines_is_prefixed() {
             in_comment = !t.contains("*/");
             continue;
         }
-        if t.is_empty() || t.starts_with("//") || t.starts_with("#if") || t.starts_with("#endif") || t.starts_with("#include") {
+        if t.is_empty()
+            || t.starts_with("//")
+            || t.starts_with("#if")
+            || t.starts_with("#endif")
+            || t.starts_with("#include")
+        {
             continue;
         }
         if let Some(rest) = t.strip_prefix("#define ") {
@@ -156,7 +161,7 @@ fn every_name_the_header_defines_is_prefixed() {
                 names.push(ident(t));
             }
         } else if let Some(rest) = t.strip_prefix("typedef struct ").or_else(|| t.strip_prefix("typedef enum ")) {
-            names.extend(rest.trim_end_matches(';').split_whitespace().map(|w| ident(w)));
+            names.extend(rest.trim_end_matches(';').split_whitespace().map(&ident));
         } else if let Some(i) = t.find("(*") {
             names.push(ident(&t[i + 2..]));
         } else if let Some(i) = t.find('(') {

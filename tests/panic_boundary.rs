@@ -6,7 +6,6 @@
 //! Run with `cargo test --features test-hooks --test panic_boundary` (Cargo.toml marks it
 //! required-features, so a plain `cargo test` skips it).
 
-#[allow(unused_imports)]
 mod common;
 
 use std::collections::BTreeSet;

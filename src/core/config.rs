@@ -238,7 +238,9 @@ impl Config {
         let mut certs = Vec::new();
         for item in ureq::tls::parse_pem(&pem) {
             match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) if super::tls::usable_root(c.der()) => certs.push(c.der().to_vec()),
+                Ok(ureq::tls::PemItem::Certificate(c)) if super::tls::usable_root(c.der()) => {
+                    certs.push(c.der().to_vec())
+                }
                 Ok(ureq::tls::PemItem::Certificate(_)) => {
                     return Err(InvalidArgument(format!(
                         "CA bundle {path:?} holds a certificate that cannot be a trust anchor (not X.509 v3 DER)"

@@ -229,12 +229,6 @@ impl Decode for StatusAnswer {
     }
 }
 
-/// Decodes an allocation status answer with its own state rule (`status`, else `fulfillmentState`,
-/// else Unknown): what [`GetAllocationStatus`] reads. For tests and fuzzing.
-pub fn decode_allocation_status(body: &[u8]) -> Result<SessionHostResult, String> {
-    StatusAnswer::decode(body).map(|s| s.0)
-}
-
 /// One POST.
 pub type CreateSessionHost = Once<SessionHostResult>;
 
