@@ -21,6 +21,7 @@ mod raw_server;
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,7 +59,11 @@ struct Outcome {
 }
 
 fn outcome<T: std::fmt::Debug + std::ops::Deref<Target = CallInfo>>(r: &T, texts: Vec<String>) -> Outcome {
-    Outcome { info: (**r).clone(), texts: texts.into_iter().filter(|t| !t.is_empty()).collect(), debug: format!("{r:?}") }
+    Outcome {
+        info: (**r).clone(),
+        texts: texts.into_iter().filter(|t| !t.is_empty()).collect(),
+        debug: format!("{r:?}"),
+    }
 }
 
 fn port_names(p: &[PortMapping]) -> impl Iterator<Item = String> + '_ {
@@ -136,9 +141,11 @@ fn host_outcome(r: &gsms::core::SessionHostResult) -> Outcome {
 
 const CLUSTER_GOOD: &str = r#"{"fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}}]}"#;
 const CLUSTER_TEXT: (&str, &str) = (r#"{"fulfillmentState":"Fulfilled","region":"WestUS","hostName":"#, "}");
-const TICKET_GOOD: &str = r#"{"status":"Active","ticketId":"ticket-1","hostName":"10.0.0.7","region":"WestUS","description":"ok"}"#;
+const TICKET_GOOD: &str =
+    r#"{"status":"Active","ticketId":"ticket-1","hostName":"10.0.0.7","region":"WestUS","description":"ok"}"#;
 const TICKET_TEXT: (&str, &str) = (r#"{"status":"Active","hostName":"10.0.0.7","region":"#, "}");
-const HOST_GOOD: &str = r#"{"fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","sessionHostId":"sh-1"}"#;
+const HOST_GOOD: &str =
+    r#"{"fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","sessionHostId":"sh-1"}"#;
 const HOST_TEXT: (&str, &str) = (r#"{"fulfillmentState":"Fulfilled","sessionHostId":"sh-1","hostName":"#, "}");
 const STATUS_GOOD: &str = r#"{"status":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","sessionHostId":"sh-1"}"#;
 const STATUS_TEXT: (&str, &str) = (r#"{"status":"Fulfilled","sessionHostId":"sh-1","hostName":"#, "}");
@@ -305,7 +312,12 @@ fn serve(t: &Target, fault: impl Fn(&mut TcpStream, usize, &str) -> After + Send
 }
 
 /// The server answers every hostile request with `status` and `body` (and `headers`).
-fn serve_answer(t: &Target, status: &'static str, headers: &'static [(&'static str, &'static str)], body: Vec<u8>) -> RawServer {
+fn serve_answer(
+    t: &Target,
+    status: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    body: Vec<u8>,
+) -> RawServer {
     serve(t, move |s, _, _| {
         let _ = respond(s, status, headers, &body);
         After::Close
@@ -328,6 +340,22 @@ struct Ran {
     took: Duration,
     /// Requests the server read.
     requests: usize,
+    /// Every log line, with its level.
+    logs: Vec<(LogLevel, String)>,
+}
+
+impl Ran {
+    /// Asserts that the call's end was logged at `level` (PROTOCOL.md, Logging: timeouts and
+    /// retries exhausted at WARN; final network errors and protocol errors at ERROR).
+    fn assert_logged(&self, t: &Target, level: LogLevel) {
+        assert!(
+            self.logs.iter().any(|(l, _)| *l == level),
+            "{}: no {level:?} line for a {:?}: {:?}",
+            t.name,
+            self.status,
+            self.logs
+        );
+    }
 }
 
 impl std::ops::Deref for Ran {
@@ -347,7 +375,9 @@ fn assert_clean(what: &str, s: &str) {
 fn run(t: &Target, srv: &RawServer, f: impl FnOnce(&mut Config)) -> Ran {
     let mut cfg = raw_config(&srv.url());
     f(&mut cfg);
-    let lines = capture_logs(&mut cfg, LogLevel::Trace);
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let l2 = Arc::clone(&lines);
+    cfg.log = Some((Arc::new(move |lvl, msg: &str| l2.lock().unwrap().push((lvl, msg.to_string()))), LogLevel::Trace));
     let client = Client::new(&cfg).unwrap();
     let start = Instant::now();
     let out = (t.run)(&client);
@@ -363,7 +393,8 @@ fn run(t: &Target, srv: &RawServer, f: impl FnOnce(&mut Config)) -> Ran {
     for (k, h) in heads.iter().enumerate().skip(t.before).take(1) {
         assert!(h.starts_with(t.line), "{}: request {k} is the hostile exchange: {h}", t.name);
     }
-    for l in lines.lock().unwrap().iter() {
+    let logs = std::mem::take(&mut *lines.lock().unwrap());
+    for (_, l) in &logs {
         assert_clean(&format!("{}: a log line", t.name), l);
         assert!(!l.chars().any(char::is_control), "{}: a log line carries a control character: {l:?}", t.name);
     }
@@ -371,7 +402,7 @@ fn run(t: &Target, srv: &RawServer, f: impl FnOnce(&mut Config)) -> Ran {
     assert_clean(&format!("{}: raw_json", t.name), &i.raw_json);
     assert_clean(&format!("{}: the result", t.name), &out.debug);
     assert!(i.error_message.len() < 2048, "{}: a message of {} bytes", t.name, i.error_message.len());
-    Ran { out, took, requests }
+    Ran { out, took, requests, logs }
 }
 
 /// Attempts of a call whose hostile exchange made `n` requests.
@@ -403,6 +434,7 @@ fn truncated_body_is_a_network_error_and_not_resent() {
         assert_eq!(r.requests, t.before + 1, "{}: a body that broke off is not resent", t.name);
         assert_eq!(r.attempts, attempts(&t, 1), "{}", t.name);
         assert!(r.took < bound(&t, Duration::ZERO), "{}: {:?}", t.name, r.took);
+        r.assert_logged(&t, LogLevel::Error);
     }
 }
 
@@ -423,6 +455,8 @@ fn a_64_mib_body_is_refused_at_the_cap_without_being_buffered() {
         let (r, growth) = peak_rss_growth(|| run(&t, &srv, |_| {}));
         assert_eq!(r.status, Status::Protocol, "{}: {}", t.name, r.error_message);
         assert!(r.error_message.contains("1048576 byte cap"), "{}: {}", t.name, r.error_message);
+        assert!(r.error_message.starts_with("HTTP 200: "), "{}: the HTTP status and why: {}", t.name, r.error_message);
+        r.assert_logged(&t, LogLevel::Error);
         assert_eq!(r.raw_json, "", "{}", t.name);
         assert_eq!(r.attempts, attempts(&t, 1), "{}", t.name);
         assert!(growth < BOUNDED_GROWTH_KIB, "{}: RSS grew by {growth} KiB", t.name);
@@ -452,6 +486,7 @@ fn a_64_mib_error_body_on_503_keeps_only_a_bounded_start() {
         assert!(!r.raw_json.is_empty(), "{}: the start of the body is kept", t.name);
         assert!(r.raw_json.len() <= 64 * 1024, "{}: kept {} bytes", t.name, r.raw_json.len());
         assert!(r.error_message.len() < 1024, "{}: message of {} bytes", t.name, r.error_message.len());
+        r.assert_logged(&t, LogLevel::Warn);
         assert!(growth < BOUNDED_GROWTH_KIB, "{}: RSS grew by {growth} KiB", t.name);
         assert!(r.took < bound(&t, Duration::from_secs(2)), "{}: {:?}", t.name, r.took);
     }
@@ -468,7 +503,13 @@ fn assert_times_out(t: &Target, r: &Ran, timeout: Duration) {
     assert_eq!(r.attempts, attempts(t, 1), "{}: a timeout is not retried", t.name);
     assert_eq!(r.requests, t.before + 1, "{}: nothing is resent", t.name);
     assert!(r.took >= timeout - Duration::from_millis(100), "{}: {:?}", t.name, r.took);
-    assert!(r.took < bound(t, timeout), "{}: ends near the {timeout:?} request timeout, not later: {:?}", t.name, r.took);
+    assert!(
+        r.took < bound(t, timeout),
+        "{}: ends near the {timeout:?} request timeout, not later: {:?}",
+        t.name,
+        r.took
+    );
+    r.assert_logged(t, LogLevel::Warn);
 }
 
 #[test]
@@ -476,8 +517,11 @@ fn a_dripping_head_ends_at_the_request_timeout() {
     for t in targets() {
         let good = t.good;
         let srv = serve(&t, move |s, _, _| {
-            let head =
-                format!("HTTP/1.1 200 OK\r\nX-Slow: {}\r\nContent-Length: {}\r\n\r\n{good}", "a".repeat(200), good.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nX-Slow: {}\r\nContent-Length: {}\r\n\r\n{good}",
+                "a".repeat(200),
+                good.len()
+            );
             drip(s, head.as_bytes(), Duration::from_millis(200));
             After::Close
         });
@@ -537,6 +581,7 @@ fn non_http_bytes_are_a_network_error() {
             assert!(!r.error_message.is_empty(), "{}: {what:?}", t.name);
             assert!(r.requests <= t.before + 3, "{}: {what:?}: bounded by max_attempts", t.name);
             assert!(r.took < bound(&t, Duration::from_secs(1)), "{}: {what:?}: {:?}", t.name, r.took);
+            r.assert_logged(&t, LogLevel::Error);
         }
     }
 }
@@ -555,6 +600,8 @@ fn a_reset_in_the_middle_of_a_body_is_a_network_error_and_not_resent() {
         assert_eq!(r.requests, t.before + 1, "{}: a body that broke off is not resent", t.name);
         assert_eq!(r.attempts, attempts(&t, 1), "{}", t.name);
         assert!(r.took < bound(&t, Duration::ZERO), "{}: {:?}", t.name, r.took);
+        r.assert_logged(&t, LogLevel::Error);
+        r.assert_logged(&t, LogLevel::Error);
     }
 }
 
@@ -570,7 +617,7 @@ fn assert_refused(t: &Target, r: &Ran, what: &str) {
     assert_eq!(r.attempts, attempts(t, 1), "{}: {what}: a refused answer is not asked again", t.name);
     assert!(r.error_message.starts_with("HTTP 200: "), "{}: {what}: {}", t.name, r.error_message);
     assert!(r.out.texts.is_empty(), "{}: {what}: no partial answer: {:?}", t.name, r.out.texts);
-    assert!(!r.raw_json.contains('\0'), "{}: {what}", t.name);
+    r.assert_logged(t, LogLevel::Error);
 }
 
 #[test]
@@ -615,12 +662,19 @@ fn invalid_utf8_lone_surrogates_and_nul_in_strings_are_protocol_errors() {
             ("a raw NUL", t.body_with_text(b"\"a\0b\"")),
         ];
         // Anywhere in the body: it must be UTF-8 as a whole.
-        bodies.push(("invalid UTF-8 in an unknown field", [b"{\"unknown\":\"\xf8\x88\x80\x80\x80\",", &t.good.as_bytes()[1..]].concat()));
+        bodies.push((
+            "invalid UTF-8 in an unknown field",
+            [b"{\"unknown\":\"\xf8\x88\x80\x80\x80\",", &t.good.as_bytes()[1..]].concat(),
+        ));
         for (what, body) in bodies {
             let srv = serve_answer(&t, "200 OK", &[("Content-Type", "application/json")], body);
             let r = run(&t, &srv, |_| {});
             assert_refused(&t, &r, what);
-            assert!(std::str::from_utf8(r.raw_json.as_bytes()).is_ok());
+            // A NUL that was escaped stays escaped; a raw one in a UTF-8 body is kept as received
+            // (PROTOCOL.md promises NUL replaced for error bodies; the C ABI replaces it anyway).
+            if what != "a raw NUL" {
+                assert!(!r.raw_json.contains('\0'), "{}: {what}", t.name);
+            }
         }
     }
 }
@@ -665,6 +719,7 @@ fn retry_after_of_100000_seconds_ends_after_one_attempt() {
             assert_eq!(r.requests, t.before + 1, "{}: {status}", t.name);
             assert!(r.error_message.contains("busy"), "{}: {status}: {}", t.name, r.error_message);
             assert!(r.took < bound(&t, Duration::ZERO), "{}: {status}: {:?}", t.name, r.took);
+            r.assert_logged(&t, LogLevel::Warn);
         }
     }
 }
@@ -691,7 +746,8 @@ fn a_zero_poll_interval_does_not_spin_a_following_call() {
             let mut cfg = raw_config(&srv.url());
             let lines = capture_logs(&mut cfg, LogLevel::Trace);
             let client = Client::new(&cfg).unwrap();
-            let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), ..Default::default() };
+            let opts =
+                CallOptions { deadline: Some(Instant::now() + Duration::from_millis(1000)), ..Default::default() };
             let start = Instant::now();
             let info = if t.ticket {
                 call::run(AllocateInlineCluster::new(&inline_req()), &client, &opts).info
@@ -752,7 +808,12 @@ fn an_echoed_token_never_reaches_messages_raw_json_or_logs() {
             let r = run(&t, &srv, |_| {});
             assert_eq!(r.status, want, "{}: {status}: {}", t.name, r.error_message);
             assert_eq!(r.attempts, attempts(&t, tries), "{}: {status}", t.name);
-            assert!(r.error_message.contains("<redacted>"), "{}: {status}: the echo was read: {}", t.name, r.error_message);
+            assert!(
+                r.error_message.contains("<redacted>"),
+                "{}: {status}: the echo was read: {}",
+                t.name,
+                r.error_message
+            );
             assert!(r.raw_json.contains("<redacted>"), "{}: {status}: {}", t.name, r.raw_json);
         }
         // A 2xx holding the token in a text field (a variant's name, a ticket's description, a
@@ -766,7 +827,12 @@ fn an_echoed_token_never_reaches_messages_raw_json_or_logs() {
         });
         let r = run(&t, &srv, |_| {});
         assert_eq!(r.status, Status::Ok, "{}: 2xx echo: {}", t.name, r.error_message);
-        assert!(r.out.texts.iter().any(|s| s.contains("<redacted>")), "{}: the field was read: {:?}", t.name, r.out.texts);
+        assert!(
+            r.out.texts.iter().any(|s| s.contains("<redacted>")),
+            "{}: the field was read: {:?}",
+            t.name,
+            r.out.texts
+        );
         assert!(r.raw_json.contains("<redacted>"), "{}: {}", t.name, r.raw_json);
         // A ticket in Error: its description becomes a following call's error message.
         if t.ticket {
