@@ -506,6 +506,36 @@ fn a_64_mib_body_is_refused_at_the_cap_without_being_buffered() {
 }
 
 #[test]
+fn a_64_mib_chunked_body_is_refused_at_the_cap_without_being_buffered() {
+    let _m = memory_lock();
+    let total = 64usize << 20;
+    for t in targets() {
+        let srv = serve(&t, move |s, _, _| {
+            if s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").is_err() {
+                return After::Close;
+            }
+            let chunk = [b' '; 64 * 1024];
+            let frame = format!("{:x}\r\n", chunk.len());
+            for _ in 0..(total / chunk.len()) {
+                let sent =
+                    s.write_all(frame.as_bytes()).and_then(|_| s.write_all(&chunk)).and_then(|_| s.write_all(b"\r\n"));
+                if sent.is_err() {
+                    return After::Close;
+                }
+            }
+            let _ = s.write_all(b"0\r\n\r\n");
+            After::Close
+        });
+        let (r, growth) = peak_rss_growth(|| run(&t, &srv, |_| {}));
+        assert_eq!(r.status, Status::Protocol, "{}: {}", t.name, r.error_message);
+        assert!(r.error_message.starts_with("HTTP 200: "), "{}: {}", t.name, r.error_message);
+        assert_eq!(r.attempts, attempts(&t, 1), "{}", t.name);
+        assert!(growth < BOUNDED_GROWTH_KIB, "{}: RSS grew by {growth} KiB", t.name);
+        assert!(r.took < bound(&t, Duration::from_secs(1)), "{}: {:?}", t.name, r.took);
+    }
+}
+
+#[test]
 fn a_64_mib_error_body_on_503_keeps_only_a_bounded_start() {
     let _m = memory_lock();
     let total = 64 << 20;
