@@ -325,14 +325,17 @@ impl Client {
         if (200..300).contains(&status) {
             if let Some(e) = reply.body_error {
                 info.raw_json.clear();
-                info.fail(
-                    match e.kind {
-                        TransportKind::Timeout => Status::Timeout,
-                        TransportKind::TooLarge => Status::Protocol,
-                        TransportKind::Network => Status::Network,
-                    },
-                    e.message,
-                );
+                // Ends the call like any other timeout, network or protocol error: logged (WARN,
+                // ERROR), and a protocol error's message carries the HTTP status.
+                let (st, level, message) = match e.kind {
+                    TransportKind::Timeout => (Status::Timeout, LogLevel::Warn, e.message),
+                    TransportKind::TooLarge => {
+                        (Status::Protocol, LogLevel::Error, format!("HTTP {status}: {}", e.message))
+                    }
+                    TransportKind::Network => (Status::Network, LogLevel::Error, e.message),
+                };
+                self.log(level, || format!("{method} {path}: {message}"));
+                info.fail(st, message);
                 return Attempt::Done(None);
             }
             info.status = Status::Ok;
