@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -217,57 +217,21 @@ pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PortMapping>, D::Err
 /// objects are skipped; a non-array in its place reads as empty (lists are advisory; a broken one
 /// must not lose the rest of the answer).
 pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    struct V<T>(std::marker::PhantomData<T>);
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Vec<T>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list")
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Vec<T>, A::Error> {
-            let mut out = Vec::new();
-            while let Some(item) = s.next_element::<Item<T>>()? {
-                if let Item(Some(v)) = item {
-                    out.push(v);
-                }
-            }
-            Ok(out)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<T>, A::Error> {
-            while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Vec::new())
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
+    object_entries(raw(d)?)
+        .map_err(de::Error::custom)?
+        .into_iter()
+        .map(|r| serde_json::from_str::<T>(r).map_err(de::Error::custom))
+        .collect()
+}
+
+/// The raw text of the entries of a list that are objects (the rest of [`list`]'s rule), without
+/// the entry type: one copy in the binary, not one per list type.
+fn object_entries(raw: &str) -> Result<Vec<&str>, String> {
+    if !raw.trim_start().starts_with('[') {
+        return Ok(Vec::new());
     }
-    /// One entry: an object decoded as `T`, anything else skipped (`None`).
-    struct Item<T>(Option<T>);
-    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Item<T> {
-        fn deserialize<D2: Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
-            let r = raw(d)?;
-            if !r.trim_start().starts_with('{') {
-                return Ok(Item(None));
-            }
-            let mut de = serde_json::Deserializer::from_str(r);
-            T::deserialize(&mut de).map(|v| Item(Some(v))).map_err(de::Error::custom)
-        }
-    }
-    d.deserialize_any(V(std::marker::PhantomData))
+    let entries: Vec<&RawValue> = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    Ok(entries.into_iter().map(RawValue::get).filter(|r| r.trim_start().starts_with('{')).collect())
 }
 
 /// The human message of an error body, never failing. Understood shapes: Xbox Live's
