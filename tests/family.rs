@@ -224,7 +224,9 @@ fn inline_cluster_abort_if_queued_is_sent_as_true_and_answers_aborted() {
 #[test]
 fn allocate_inline_cluster_follows_the_ticket_until_active() {
     let emu = Arc::new(regions_emu(|c| c.servers_per_title = 1));
-    let client = Client::new(&config(&emu)).unwrap();
+    let mut cfg = config(&emu);
+    let logs = capture_logs(&mut cfg, LogLevel::Info);
+    let client = Client::new(&cfg).unwrap();
     assert_eq!(run(&client, create_inline_cluster(&inline_req("holder", "West US"))).status, Status::Ok);
     let e2 = Arc::clone(&emu);
     let releaser = thread::spawn(move || {
@@ -261,6 +263,11 @@ fn allocate_inline_cluster_follows_the_ticket_until_active() {
         assert_common_headers(g, "6");
     }
     assert_eq!(r.correlation_id, seen.last().unwrap().correlation_id);
+    // Each wait is logged naming what is followed: the ticket's status resource.
+    let waits: Vec<String> = logs.lock().unwrap().iter().filter(|l| l.contains("polling again")).cloned().collect();
+    assert_eq!(waits.len(), progress.len(), "{waits:?}");
+    let named = format!("ticket /titles/{TITLE}/tickets/waiter/status: not final yet");
+    assert!(waits.iter().all(|l| l.starts_with(&named)), "{waits:?}");
 }
 
 #[test]
@@ -527,7 +534,9 @@ fn session_ids_are_percent_encoded_and_unknown_ones_are_404() {
 #[test]
 fn allocate_session_host_follows_a_queued_host_until_fulfilled() {
     let emu = regions_emu(|c| c.session_host_activation = Duration::from_millis(300));
-    let client = Client::new(&config(&emu)).unwrap();
+    let mut cfg = config(&emu);
+    let logs = capture_logs(&mut cfg, LogLevel::Info);
+    let client = Client::new(&cfg).unwrap();
     let mut progress = Vec::new();
     let t = Instant::now();
     let r = call::run_with_progress(
@@ -549,6 +558,10 @@ fn allocate_session_host_follows_a_queued_host_until_fulfilled() {
     assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(2500), "{took:?}");
     let seen = emu.requests();
     assert_eq!(seen.iter().map(|r| r.call.unwrap()).collect::<Vec<_>>(), ["sessionHosts", "allocationStatus"]);
+    // The wait is logged naming the allocation status resource that is followed.
+    let waits: Vec<String> = logs.lock().unwrap().iter().filter(|l| l.contains("polling again")).cloned().collect();
+    let named = format!("session host {}: not final yet", seen[1].path);
+    assert!(waits.len() == 1 && waits[0].starts_with(&named), "{waits:?} (expected {named:?})");
 }
 
 #[test]
