@@ -48,16 +48,41 @@ pub struct Client {
     discovery_url: String,
     retry: RetryPolicy,
     request_timeout: Duration,
-    token: RwLock<Option<Arc<str>>>,
+    /// The static Authorization value with its secrets, worked out once (not per call).
+    token: RwLock<Option<Arc<Credential>>>,
     provider: Option<Arc<dyn TokenProvider>>,
     log: Option<(LogSink, LogLevel)>,
     hooks: Hooks,
 }
 
-/// The body of a 2xx answer, with the secrets of the attempt that fetched it.
+/// An Authorization value (and signature) and the secrets to clean out of server text. The
+/// static token's is made once per value; a provider's once per attempt.
+pub struct Credential {
+    token: Token,
+    secrets: Secrets,
+}
+
+impl Credential {
+    fn new(token: Token) -> Credential {
+        let mut secrets = Secrets::of_authorization(Some(&token.authorization));
+        if let Some(sig) = &token.signature {
+            secrets.add(sig);
+        }
+        Credential { token, secrets }
+    }
+}
+
+/// No credential: nothing to redact.
+static NO_SECRETS: Secrets = Secrets::none();
+
+fn secrets_of(cred: Option<&Credential>) -> &Secrets {
+    cred.map_or(&NO_SECRETS, |c| &c.secrets)
+}
+
+/// The body of a 2xx answer, with the credential (its secrets) of the attempt that fetched it.
 pub struct Body {
     pub bytes: Vec<u8>,
-    secrets: Secrets,
+    cred: Option<Arc<Credential>>,
 }
 
 impl Body {
@@ -67,7 +92,7 @@ impl Body {
             Ok(t) => t,
             Err(e) => super::call::lossy_text(e.as_bytes()),
         };
-        self.secrets.redact_owned(text)
+        secrets_of(self.cred.as_deref()).redact_owned(text)
     }
 }
 
@@ -90,7 +115,9 @@ impl Client {
             discovery_url: cfg.discovery_url().to_string(),
             retry: cfg.retry,
             request_timeout: cfg.request_timeout,
-            token: RwLock::new(cfg.auth_token.as_deref().map(Arc::from)),
+            token: RwLock::new(cfg.auth_token.as_ref().map(|a| {
+                Arc::new(Credential::new(Token { authorization: a.clone(), signature: None }))
+            })),
             provider: cfg.token_provider.clone(),
             log: cfg.log.clone(),
             hooks: Hooks::default(),
@@ -115,7 +142,8 @@ impl Client {
     /// Replaces the static Authorization value (a token provider, when configured, still wins).
     pub fn set_auth_token(&self, authorization: &str) -> Result<(), InvalidArgument> {
         validate::header_value("authorization", authorization)?;
-        *self.token.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(authorization));
+        let cred = Credential::new(Token { authorization: authorization.to_string(), signature: None });
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(cred));
         Ok(())
     }
 
@@ -154,17 +182,16 @@ impl Client {
 
     /// The Authorization value (and signature) for the next attempt. `Err(None)`: the client is
     /// being freed (the provider may not be called any more); `Err(Some(msg))`: the provider failed.
-    fn authorization(&self, req: &TokenRequest<'_>) -> Result<Option<Token>, Option<String>> {
+    fn authorization(&self, req: &TokenRequest<'_>) -> Result<Option<Arc<Credential>>, Option<String>> {
         if let Some(p) = &self.provider {
             let t = self.hooks.call(|| p.token_for(req)).ok_or(None)?.map_err(Some)?;
             validate::header_value("authorization from the token provider", &t.authorization).map_err(|e| Some(e.0))?;
             if let Some(sig) = &t.signature {
                 validate::header_value("signature from the token provider", sig).map_err(|e| Some(e.0))?;
             }
-            return Ok(Some(t));
+            return Ok(Some(Arc::new(Credential::new(t))));
         }
-        let static_token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        Ok(static_token.map(|a| Token { authorization: a.to_string(), signature: None }))
+        Ok(self.token.read().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// One exchange with everything calls share: the token (and one refresh after a 401), the
@@ -214,7 +241,7 @@ impl Client {
             force_refresh = false;
             tries += 1;
             info.attempts += 1;
-            match self.attempt(ep, &url, token.as_ref(), timeout, tries, refreshed, opts, info) {
+            match self.attempt(ep, &url, token, timeout, tries, refreshed, opts, info) {
                 Attempt::Done(body) => return body,
                 Attempt::Resend => {
                     refreshed = true;
@@ -237,7 +264,7 @@ impl Client {
         &self,
         ep: &Endpoint,
         url: &str,
-        token: Option<&Token>,
+        cred: Option<Arc<Credential>>,
         timeout: Duration,
         tries: u32,
         refreshed: bool,
@@ -247,10 +274,8 @@ impl Client {
         let method = ep.method.as_str();
         let path = ep.path.as_str();
         // Server text is cleaned of this attempt's secrets here, once, before anything keeps or logs it.
-        let mut secrets = Secrets::of_authorization(token.map(|t| t.authorization.as_str()));
-        if let Some(sig) = token.and_then(|t| t.signature.as_deref()) {
-            secrets.add(sig);
-        }
+        let token = cred.as_deref().map(|c| &c.token);
+        let secrets = secrets_of(cred.as_deref());
         let started = Instant::now();
         let request = http::Request {
             method: ep.method,
@@ -261,8 +286,8 @@ impl Client {
             signature: token.and_then(|t| t.signature.as_deref()),
         };
         let outcome = http::exchange(&self.agent, &request, timeout, self.request_timeout)
-            .map(|r| r.redacted(&secrets))
-            .map_err(|e| e.redacted(&secrets));
+            .map(|r| r.redacted(secrets))
+            .map_err(|e| e.redacted(secrets));
         let ms = started.elapsed().as_secs_f64() * 1e3;
         let reply = match outcome {
             Err(_) if opts.cancel.is_some_and(|c| c.is_cancelled()) => {
@@ -323,7 +348,7 @@ impl Client {
             }
             info.status = Status::Ok;
             info.error_message.clear();
-            return Attempt::Done(Some(Body { bytes: reply.body, secrets }));
+            return Attempt::Done(Some(Body { bytes: reply.body, cred }));
         }
         info.raw_json = secrets.redact_owned(super::call::lossy_text(&reply.body));
         let detail = error_body_message(info.raw_json.as_bytes())

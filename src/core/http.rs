@@ -242,9 +242,12 @@ pub fn exchange(
     let correlation_id = header("x-xblcorrelationid").unwrap_or_default();
     let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
     let (body, body_error) = if (200..300).contains(&status) {
-        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).read_to_vec() {
-            Ok(b) => (b, None),
-            Err(e) => (Vec::new(), Some(map_error(e, "reading the response body", false))),
+        // One allocation of the announced size (capped) instead of a vector grown from empty.
+        let announced = resp.body().content_length().unwrap_or(0).min(MAX_BODY_BYTES);
+        let mut buf = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader().read_to_end(&mut buf) {
+            Ok(_) => (buf, None),
+            Err(e) => (Vec::new(), Some(map_error(ureq::Error::from(e), "reading the response body", false))),
         }
     } else {
         let mut buf = Vec::new();

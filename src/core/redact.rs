@@ -21,8 +21,8 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    pub fn none() -> Secrets {
-        Secrets::default()
+    pub const fn none() -> Secrets {
+        Secrets { parts: Vec::new() }
     }
 
     pub fn of_authorization(value: Option<&str>) -> Secrets {
