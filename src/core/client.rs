@@ -44,6 +44,8 @@ impl CallOptions<'_> {
 
 pub struct Client {
     agent: ureq::Agent,
+    /// The User-Agent header value, made once.
+    user_agent: Option<ureq::http::HeaderValue>,
     base_url: String,
     discovery_url: String,
     retry: RetryPolicy,
@@ -60,6 +62,8 @@ pub struct Client {
 pub struct Credential {
     token: Token,
     secrets: Secrets,
+    /// The Authorization header value, made once (shared by every request that sends it).
+    header: Option<ureq::http::HeaderValue>,
 }
 
 impl Credential {
@@ -68,7 +72,8 @@ impl Credential {
         if let Some(sig) = &token.signature {
             secrets.add(sig);
         }
-        Credential { token, secrets }
+        let header = http::shared_value(&token.authorization);
+        Credential { token, secrets, header }
     }
 }
 
@@ -111,13 +116,16 @@ impl Client {
         validate::base_url(&cfg.base_url)?;
         Ok(Client {
             agent: http::build_agent(cfg).map_err(InvalidArgument)?,
+            user_agent: http::shared_value(&http::user_agent(cfg)),
             base_url: cfg.base_url.clone(),
             discovery_url: cfg.discovery_url().to_string(),
             retry: cfg.retry,
             request_timeout: cfg.request_timeout,
-            token: RwLock::new(cfg.auth_token.as_ref().map(|a| {
-                Arc::new(Credential::new(Token { authorization: a.clone(), signature: None }))
-            })),
+            token: RwLock::new(
+                cfg.auth_token
+                    .as_ref()
+                    .map(|a| Arc::new(Credential::new(Token { authorization: a.clone(), signature: None }))),
+            ),
             provider: cfg.token_provider.clone(),
             log: cfg.log.clone(),
             hooks: Hooks::default(),
@@ -283,7 +291,9 @@ impl Client {
             contract: ep.contract,
             body: ep.body.as_deref(),
             authorization: token.map(|t| t.authorization.as_str()),
+            authorization_value: cred.as_deref().and_then(|c| c.header.as_ref()),
             signature: token.and_then(|t| t.signature.as_deref()),
+            user_agent: self.user_agent.as_ref(),
         };
         let outcome = http::exchange(&self.agent, &request, timeout, self.request_timeout)
             .map(|r| r.redacted(secrets))
