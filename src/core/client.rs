@@ -209,7 +209,10 @@ impl Client {
     /// `info.status` and `info.error_message` saying why.
     #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
-        let url = format!("{}{}", self.host_url(ep.host), ep.path);
+        let host = self.host_url(ep.host);
+        let mut url = String::with_capacity(host.len() + ep.path.len());
+        url.push_str(host);
+        url.push_str(&ep.path);
         if let Err(e) = validate::url_length("the request URL", &url) {
             info.fail(Status::InvalidArgument, e.0);
             return None;

@@ -231,13 +231,15 @@ pub fn exchange(
             rb = rb.header(USER_AGENT, ua.clone()).header(ACCEPT, HeaderValue::from_static("*/*"));
         }
         rb = rb.header(CONTRACT_VERSION, HeaderValue::from_static(req.contract));
-        match (req.authorization_value, req.authorization) {
-            (Some(v), _) => rb = rb.header(AUTHORIZATION, v.clone()),
-            (None, Some(a)) => rb = rb.header(AUTHORIZATION, a),
-            (None, None) => {}
+        // Every header is (HeaderName, HeaderValue): one instance of ureq's generic `header`.
+        // Authorization and Signature values were checked (visible ASCII and space: always valid
+        // header values) before they got here.
+        let auth = req.authorization_value.cloned().or_else(|| req.authorization.and_then(shared_value));
+        if let Some(v) = auth {
+            rb = rb.header(AUTHORIZATION, v);
         }
-        if let Some(sig) = req.signature {
-            rb = rb.header(SIGNATURE, sig);
+        if let Some(v) = req.signature.and_then(shared_value) {
+            rb = rb.header(SIGNATURE, v);
         }
         rb
     }
