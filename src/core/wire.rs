@@ -200,17 +200,33 @@ struct PortEntry {
 /// `portMappings`: an array of `{"Key": name, "Value": {"internal": n, "external": n}}`; null,
 /// absent or an object in its place -> no ports; a string or a number in its place, or a bad
 /// entry, is a protocol error.
+/// Read in one pass (not as raw text parsed again).
 pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PortMapping>, D::Error> {
-    let r = raw(d)?;
-    let t = r.trim_start();
-    if t.starts_with('{') || t.starts_with("null") {
-        return Ok(Vec::new());
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<PortMapping>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of port mappings")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Vec<PortMapping>, A::Error> {
+            let mut out = Vec::with_capacity(s.size_hint().unwrap_or(0).min(16));
+            while let Some(e) = s.next_element::<PortEntry>()? {
+                out.push(PortMapping { name: e.key, internal: e.value.internal.0, external: e.value.external.0 });
+            }
+            Ok(out)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<PortMapping>, A::Error> {
+            while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
+            Ok(Vec::new())
+        }
     }
-    let entries: Vec<PortEntry> = serde_json::from_str(r).map_err(de::Error::custom)?;
-    Ok(entries
-        .into_iter()
-        .map(|e| PortMapping { name: e.key, internal: e.value.internal.0, external: e.value.external.0 })
-        .collect())
+    d.deserialize_any(V)
 }
 
 /// A list whose entries are objects of type `T`; null or absent -> empty; entries that are not
