@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use ureq::http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Connector, NextTimeout};
 use ureq::Agent;
@@ -216,6 +216,7 @@ pub struct Request<'a> {
 
 const CONTRACT_VERSION: HeaderName = HeaderName::from_static("x-xbl-contract-version");
 const SIGNATURE: HeaderName = HeaderName::from_static("signature");
+const CORRELATION_ID: HeaderName = HeaderName::from_static("x-xblcorrelationid");
 
 /// Sends one request and reads the whole answer (bounded by `timeout` and the body caps).
 pub fn exchange(
@@ -267,9 +268,10 @@ pub fn exchange(
     };
     let mut resp = sent.map_err(|e| map_error(e, "before any response", true))?;
     let status = resp.status().as_u16();
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
-    let correlation_id = header("x-xblcorrelationid").unwrap_or_default();
-    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+    // Looked up by HeaderName (a &str name is parsed and lowercased for every lookup).
+    let header = |name: &HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let correlation_id = header(&CORRELATION_ID).unwrap_or_default().to_string();
+    let retry_after = header(&RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
     let (body, body_error) = if (200..300).contains(&status) {
         // One allocation of the announced size (capped) instead of a vector grown from empty.
         let announced = resp.body().content_length().unwrap_or(0).min(MAX_BODY_BYTES);
