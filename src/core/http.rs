@@ -217,6 +217,8 @@ pub struct Request<'a> {
 const CONTRACT_VERSION: HeaderName = HeaderName::from_static("x-xbl-contract-version");
 const SIGNATURE: HeaderName = HeaderName::from_static("signature");
 const CORRELATION_ID: HeaderName = HeaderName::from_static("x-xblcorrelationid");
+const ANY: HeaderValue = HeaderValue::from_static("*/*");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Sends one request and reads the whole answer (bounded by `timeout` and the body caps).
 pub fn exchange(
@@ -229,7 +231,7 @@ pub fn exchange(
     // validation per request for them (a header ureq does not find, it adds with a copy).
     fn headers<B>(mut rb: ureq::RequestBuilder<B>, req: &Request<'_>) -> ureq::RequestBuilder<B> {
         if let Some(ua) = req.user_agent {
-            rb = rb.header(USER_AGENT, ua.clone()).header(ACCEPT, HeaderValue::from_static("*/*"));
+            rb = rb.header(USER_AGENT, ua.clone()).header(ACCEPT, ANY);
         }
         rb = rb.header(CONTRACT_VERSION, HeaderValue::from_static(req.contract));
         // Every header is (HeaderName, HeaderValue): one instance of ureq's generic `header`.
@@ -250,8 +252,7 @@ pub fn exchange(
     let per_call = (timeout != agent_timeout).then_some(timeout);
     let sent = match (req.method, req.body) {
         (Method::Post, body) => {
-            let rb =
-                headers(agent.post(req.url), req).header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let rb = headers(agent.post(req.url), req).header(CONTENT_TYPE, JSON);
             let body = body.unwrap_or_default();
             match per_call {
                 None => rb.send(body),
