@@ -1,5 +1,5 @@
 //! The TCP transport under ureq (in place of ureq's own `TcpConnector`), cut to fewer system calls
-//! per request. Measured in BENCHMARKS.md; ureq's transport made 14 per pooled request, this one 4:
+//! per request. Measured in BENCHMARKS.md; ureq's transport made 14 per pooled request, this one 3:
 //! - the request head and body leave in one write: output is held until the transport is asked to
 //!   read (the request is then complete) and sent with one `send` (ureq writes them separately);
 //! - socket timeouts are set only when they change by more than `TIMEOUT_STEP` (ureq sets
