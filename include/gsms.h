@@ -1,5 +1,6 @@
 /*
- * libgsms: a client for the Xbox Live Compute game-server service (GSMS), POST /titles/{titleId}/clusters.
+ * libgsms: a client for the Xbox Live Compute game-server service (GSMS): clusters (through MPSD),
+ * inline clusters and tickets, session hosts, game variants, QoS servers, and QoS measurement.
  *
  * Conventions (every function obeys them):
  * - Strings in and out are UTF-8 and NUL-terminated. Input strings are copied before the call
@@ -14,8 +15,8 @@
  * - Out-pointers are written only on GSMS_OK, except where a function says otherwise.
  * - *_free(NULL) is a no-op. No panic crosses the boundary: it becomes GSMS_ERR_INTERNAL.
  * - gsms_client and gsms_operation functions may be called from any thread, concurrently;
- *   gsms_cluster_result is immutable and may be read from any thread; gsms_config and
- *   gsms_cluster_request are builders: one thread at a time.
+ *   results (gsms_*_result, gsms_call_info) are immutable and may be read from any thread;
+ *   gsms_config, the requests (gsms_*_request) and gsms_qos_probe are builders: one thread at a time.
  * - No process-global init: any number of clients may live at once.
  */
 
@@ -28,16 +29,6 @@
 #include <stdint.h>
 
 /**
- * Longest `sessionCookie` sent.
- */
-#define MAX_SESSION_COOKIE_BYTES (32 * 1024)
-
-/**
- * The beacon port when a target names none.
- */
-#define QOS_DEFAULT_PORT 3075
-
-/**
  * Major version of the C ABI.
  */
 #define GSMS_ABI_MAJOR 1
@@ -46,6 +37,16 @@
  * Minor version of the C ABI (bumps on any addition).
  */
 #define GSMS_ABI_MINOR 1
+
+/**
+ * Longest `sessionCookie` (bytes) `gsms_session_host_request_set_session_cookie` accepts.
+ */
+#define GSMS_MAX_SESSION_COOKIE_BYTES (32 * 1024)
+
+/**
+ * The UDP port probed when a QoS target names none.
+ */
+#define GSMS_QOS_DEFAULT_PORT 3075
 
 /**
  * The outcome of a call. Values are stable and append-only.
@@ -244,11 +245,6 @@ typedef enum gsms_callback_mode gsms_callback_mode;
 typedef uint32_t gsms_callback_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
-
-/**
- * The text fields of an inline cluster request.
- */
-typedef struct InlineField InlineField;
 
 /**
  * The exchange details of a call, shared by every result type. Borrowed from its result

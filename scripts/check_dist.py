@@ -78,7 +78,7 @@ def check_sdk(path, platform, version):
     rel = {n[len(name) + 1:]: d for n, d in files.items()}
     want = ["include/gsms.h", "include/gsms.hpp", "lib/cmake/gsms/gsmsConfig.cmake", "lib/cmake/gsms/gsmsConfigVersion.cmake",
             "lib/cmake/gsms/gsms-version.txt", "lib/pkgconfig/gsms.pc", "lib/pkgconfig/gsms-lib.pc",
-            "csharp/GsmsNative.cs", "csharp/GsmsClient.cs", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"]
+            "csharp/GsmsNative.cs", "csharp/GsmsClient.cs", "csharp/GsmsFamily.cs", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"]
     want += [f"lib/{f}" for f in p["libs"]] + [f"bin/{f}" for f in p["bin"]]
     missing = [f for f in want if f not in rel]
     ok(not missing, f"{path.name}: has {', '.join(want)}", f"missing {missing}")
@@ -139,7 +139,7 @@ def check_unity(path, version, platforms):
     ok(None not in guids, f"{path.name}: every .meta has a 32-hex-digit guid", str(guids.get(None)))
     dup = {g: ms for g, ms in guids.items() if len(ms) > 1}
     ok(not dup, f"{path.name}: {len(guids)} GUIDs, all different", str(dup))
-    for cs in ("Runtime/GsmsClient.cs", "Runtime/GsmsNative.cs"):
+    for cs in ("Runtime/GsmsClient.cs", "Runtime/GsmsNative.cs", "Runtime/GsmsFamily.cs"):
         ok(files.get(f"package/{cs}") == (package.ROOT / "bindings" / "csharp" / cs.split("/")[1]).read_bytes(),
            f"{path.name}: {cs} is bindings/csharp's")
     ok(f"package/Runtime/Gsms.Runtime.asmdef" in files, f"{path.name}: Runtime has its assembly definition")

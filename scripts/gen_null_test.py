@@ -10,11 +10,16 @@ Expectations (checked by the generated program, which also runs under valgrind):
     contract lets be NULL (OPTIONAL below), or a number is absurd, it answers anything but
     GSMS_ERR_INTERNAL (or an undefined status);
   - a function returning `const char *` never returns NULL;
-  - out-pointers are left alone (or set to NULL) when the call fails;
+  - a function returning a borrowed handle (`const T *` with no T_free, e.g. gsms_<x>_result_info)
+    returns NULL for a NULL source and non-NULL for a live one, and is never freed; one returning
+    an owned handle has its T_free called;
+  - out-pointers are left alone (or set to NULL) when the call fails; those the contract fills on
+    failure (OUT_ON_FAILURE) are still left alone for invalid arguments;
   - nothing crashes, and valgrind finds no invalid access and no definite leak.
 
-Generation fails (exit 2) when the header declares something this script cannot call: a parameter
-type it does not know how to make valid, an exported symbol missing from the header (with --lib),
+Handles come from HANDLES: builders fresh per case, results (from real failed calls) and operations
+(one of each kind) shared. Generation fails (exit 2) when the header declares something this script
+cannot call: a parameter type it does not know how to make valid (a handle type not in HANDLES), an exported symbol missing from the header (with --lib),
 or an OPTIONAL entry naming a function or parameter that no longer exists. Teach it here.
 
 usage: gen_null_test.py include/gsms.h out.c [--lib target/debug/libgsms.so]
@@ -34,6 +39,40 @@ OPTIONAL = {
     "gsms_config_set_log_callback": {"fn_", "user_data"},
     "gsms_operation_take_result": {"out_result"},
     "gsms_cluster_result_port": {"name", "internal_port", "external_port"},
+    # The family (FAMILY.md): blocking calls' `out`, async calls' callbacks and `out_op`, the
+    # indexed getters' out-pointers ("each out-pointer may be NULL").
+    "gsms_client_create_inline_cluster": {"out"},
+    "gsms_client_allocate_inline_cluster": {"out"},
+    "gsms_client_create_inline_cluster_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_allocate_inline_cluster_async": {"on_progress", "on_done", "user_data", "out_op"},
+    "gsms_client_get_ticket_status": {"out"},
+    "gsms_client_get_ticket_status_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_get_variants": {"out"},
+    "gsms_client_get_variants_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_get_qos_servers": {"out"},
+    "gsms_client_get_qos_servers_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_create_session_host": {"out"},
+    "gsms_client_allocate_session_host": {"out"},
+    "gsms_client_get_allocation_status": {"out"},
+    "gsms_client_create_session_host_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_allocate_session_host_async": {"on_progress", "on_done", "user_data", "out_op"},
+    "gsms_client_get_allocation_status_async": {"on_done", "user_data", "out_op"},
+    "gsms_client_measure_qos": {"out"},
+    "gsms_client_measure_qos_async": {"on_done", "user_data", "out_op"},
+    "gsms_operation_take_cluster_result": {"out_result"},
+    "gsms_operation_take_ticket_result": {"out_result"},
+    "gsms_operation_take_variants_result": {"out_result"},
+    "gsms_operation_take_qos_servers_result": {"out_result"},
+    "gsms_operation_take_session_host_result": {"out_result"},
+    "gsms_operation_take_qos_result": {"out_result"},
+    "gsms_ticket_result_port": {"name", "internal_port", "external_port"},
+    "gsms_session_host_result_port": {"name", "internal_port", "external_port"},
+    "gsms_variants_result_variant": {"id", "name", "is_publisher", "rank", "schema_id"},
+    "gsms_variants_result_schema": {"id", "name", "content"},
+    "gsms_variants_result_gsi_set": {"id", "name", "min_players", "max_players", "selection_order", "schema_id"},
+    "gsms_variants_result_gsi_set_tag": {"name", "value"},
+    "gsms_qos_servers_result_server": {"fqdn", "secure_device_address", "target_location"},
+    "gsms_qos_result_region": {"name", "latency_us", "sent", "received"},
 }
 
 # Out-pointers the contract writes even when the call fails (a result carrying the error details).
@@ -41,6 +80,52 @@ OUT_ON_FAILURE = {
     "gsms_client_create_cluster": {"out"},
     "gsms_client_allocate_cluster": {"out"},
     "gsms_operation_take_result": {"out_result"},
+    "gsms_client_create_inline_cluster": {"out"},
+    "gsms_client_allocate_inline_cluster": {"out"},
+    "gsms_client_get_ticket_status": {"out"},
+    "gsms_client_get_variants": {"out"},
+    "gsms_client_get_qos_servers": {"out"},
+    "gsms_client_create_session_host": {"out"},
+    "gsms_client_allocate_session_host": {"out"},
+    "gsms_client_get_allocation_status": {"out"},
+    "gsms_client_measure_qos": {"out"},
+    "gsms_operation_take_cluster_result": {"out_result"},
+    "gsms_operation_take_ticket_result": {"out_result"},
+    "gsms_operation_take_variants_result": {"out_result"},
+    "gsms_operation_take_qos_servers_result": {"out_result"},
+    "gsms_operation_take_session_host_result": {"out_result"},
+    "gsms_operation_take_qos_result": {"out_result"},
+}
+
+# Handle types: C type -> (how a case gets a valid one, how it is released). "fresh:F" makes a new
+# one per case with F() and frees it after; "global:G" passes the shared handle G made in main().
+HANDLES = {
+    "gsms_config": ("fresh:fresh_config", "gsms_config_free"),
+    "gsms_cluster_request": ("fresh:fresh_request", "gsms_cluster_request_free"),
+    "gsms_inline_cluster_request": ("fresh:fresh_inline_request", "gsms_inline_cluster_request_free"),
+    "gsms_session_host_request": ("fresh:fresh_session_host_request", "gsms_session_host_request_free"),
+    "gsms_variants_request": ("fresh:fresh_variants_request", "gsms_variants_request_free"),
+    "gsms_qos_probe": ("fresh:fresh_probe", "gsms_qos_probe_free"),
+    "gsms_client": ("global:g_client", None),
+    "gsms_cluster_result": ("global:g_result", None),
+    "gsms_ticket_result": ("global:g_ticket", None),
+    "gsms_session_host_result": ("global:g_session_host", None),
+    "gsms_variants_result": ("global:g_variants", None),
+    "gsms_qos_servers_result": ("global:g_qos_servers", None),
+    "gsms_qos_result": ("global:g_qos", None),
+    "gsms_call_info": ("global:g_info", None),
+    "gsms_operation": ("global:g_op", None),
+    "gsms_token_sink": ("sink", None),
+}
+
+# gsms_operation_take_<x>_result gets an operation of its own kind (g_op_<x>), so the walk checks
+# each kind's take, not only the wrong-kind refusal.
+TAKE_OPS = {
+    "gsms_operation_take_ticket_result": "g_op_ticket",
+    "gsms_operation_take_variants_result": "g_op_variants",
+    "gsms_operation_take_qos_servers_result": "g_op_qos_servers",
+    "gsms_operation_take_session_host_result": "g_op_session_host",
+    "gsms_operation_take_qos_result": "g_op_qos",
 }
 
 # Valid values for string parameters, by parameter name (anything else gets "x").
@@ -148,20 +233,12 @@ class Gen:
             return ("userdata", None)
         if n in ("char**",):
             return ("out_borrowed", "const char *")
-        if n in ("uint32_t*", "uint16_t*", "size_t*"):
+        if n in ("uint32_t*", "uint16_t*", "size_t*", "uint64_t*"):
             return ("out_num", n[:-1])
-        handles = {
-            "gsms_config*": "cfg",
-            "gsms_client*": "client",
-            "gsms_cluster_request*": "req",
-            "gsms_cluster_result*": "result",
-            "gsms_operation*": "op",
-            "gsms_token_sink*": "sink",
-        }
-        if n in handles:
-            return ("handle", handles[n])
+        if n.endswith("*") and n[:-1] in HANDLES:
+            return ("handle", n[:-1])
         m = re.match(r"^(gsms_\w+)\*\*$", n)
-        if m and m.group(1) + "*" in handles:
+        if m and m.group(1) in HANDLES:
             return ("out_handle", m.group(1))
         fail(
             "%s: parameter %s has type %r, which this generator cannot make valid: teach scripts/gen_null_test.py"
@@ -205,22 +282,16 @@ class Gen:
             elif k[0] == "fnptr":
                 args.append("stub_" + k[1])
             elif k[0] == "handle":
-                h = k[1]
-                if h == "cfg":
-                    body.append("  gsms_config *cfg_%s = fresh_config();" % pname)
-                    args.append("cfg_" + pname)
-                    after.append("  gsms_config_free(cfg_%s);" % pname)
-                elif h == "req":
-                    body.append("  gsms_cluster_request *req_%s = fresh_request();" % pname)
-                    args.append("req_" + pname)
-                    after.append("  gsms_cluster_request_free(req_%s);" % pname)
-                elif h == "client":
-                    args.append("g_client")
-                elif h == "result":
-                    args.append("g_result")
-                elif h == "op":
-                    args.append("g_op")
-                elif h == "sink":
+                how, free = HANDLES[k[1]]
+                if how.startswith("fresh:"):
+                    body.append("  %s *h_%s = %s();" % (k[1], pname, how[6:]))
+                    args.append("h_" + pname)
+                    after.append("  %s(h_%s);" % (free, pname))
+                elif how == "global:g_op" and fname in TAKE_OPS:
+                    args.append(TAKE_OPS[fname])
+                elif how.startswith("global:"):
+                    args.append(how[7:])
+                else:
                     needs_sink = True
                     args.append("sink")
             elif k[0] == "out_handle":
@@ -257,7 +328,13 @@ class Gen:
                     )
                     continue
                 if var.startswith("any:"):
+                    # A result carrying the error details, but never for invalid arguments
+                    # (nothing is known then: *out is NULL or left alone).
                     var = var[4:]
+                    body.append(
+                        "  if (st == GSMS_ERR_INVALID_ARGUMENT && %s != (void *)SENTINEL && %s != NULL) fail(%s, \"wrote a result for invalid arguments\");"
+                        % (var, var, desc)
+                    )
                 else:
                     body.append(
                         "  if (st != GSMS_OK && %s != (void *)SENTINEL && %s != NULL) fail(%s, \"wrote an out-pointer on failure\");"
@@ -268,6 +345,14 @@ class Gen:
         elif rn == "char*":
             body.append("  const char *s = %s;" % call)
             body.append("  if (s == NULL) fail(%s, \"returned NULL instead of a string\"); else check_cstr(s);" % desc)
+        elif rn.endswith("*") and ret.startswith("const ") and rn[:-1] in HANDLES and (rn[:-1] + "_free") not in self.names:
+            # A borrowed handle (e.g. gsms_<x>_result_info): never freed; NULL for a NULL source,
+            # non-NULL for a live one.
+            body.append("  const %s *p = %s;" % (rn[:-1], call))
+            if not nulls:
+                body.append("  if (p == NULL) fail(%s, \"returned NULL for a live handle\");" % desc)
+            else:
+                body.append("  if (p != NULL) fail(%s, \"returned non-NULL for NULL\");" % desc)
         elif rn.endswith("*"):
             base = rn[:-1]
             body.append("  %s *p = %s;" % (base, call))
@@ -327,6 +412,13 @@ static int g_dummy;
 static gsms_client *g_client;
 static gsms_cluster_result *g_result;
 static gsms_operation *g_op;
+static const gsms_call_info *g_info;
+static gsms_ticket_result *g_ticket;
+static gsms_session_host_result *g_session_host;
+static gsms_variants_result *g_variants;
+static gsms_qos_servers_result *g_qos_servers;
+static gsms_qos_result *g_qos;
+static gsms_operation *g_op_ticket, *g_op_variants, *g_op_qos_servers, *g_op_session_host, *g_op_qos;
 
 static void fail(const char *what, const char *why) {
   g_failed++;
@@ -367,6 +459,36 @@ static gsms_cluster_request *fresh_request(void) {
   return r;
 }
 
+static gsms_inline_cluster_request *fresh_inline_request(void) {
+  gsms_inline_cluster_request *r = gsms_inline_cluster_request_new(1);
+  gsms_inline_cluster_request_set_service_config_id(r, "scid");
+  gsms_inline_cluster_request_set_sandbox_id(r, "XDKS.1");
+  gsms_inline_cluster_request_set_ticket_id(r, "ticket");
+  gsms_inline_cluster_request_set_gsi_set_id(r, "gsi");
+  gsms_inline_cluster_request_set_game_variant_id(r, "variant");
+  gsms_inline_cluster_request_set_location(r, "West");
+  gsms_inline_cluster_request_set_max_allowed_players(r, 8);
+  return r;
+}
+
+static gsms_session_host_request *fresh_session_host_request(void) {
+  gsms_session_host_request *r = gsms_session_host_request_new(1);
+  gsms_session_host_request_set_session_id(r, "6f1d2c1e-0000-4000-8000-000000000001");
+  gsms_session_host_request_set_cloud_game_id(r, "gsi");
+  gsms_session_host_request_add_location(r, "West");
+  return r;
+}
+
+static gsms_variants_request *fresh_variants_request(void) { return gsms_variants_request_new(1); }
+
+/* One region whose beacon cannot answer (port 1), probed once with a 1 ms timeout. */
+static gsms_qos_probe *fresh_probe(void) {
+  gsms_qos_probe *p = gsms_qos_probe_new();
+  gsms_qos_probe_add_target(p, "Nowhere", "127.0.0.1", 1);
+  gsms_qos_probe_set_options(p, 1, 1, 1);
+  return p;
+}
+
 %(stubs)s
 
 %(cases)s
@@ -400,6 +522,30 @@ int main(void) {
     fprintf(stderr, "cannot start an operation\n");
     return 1;
   }
+  g_info = gsms_cluster_result_info(g_result);
+  /* One result of every other type, from failed calls (nothing answers on port 1) or, for QoS, a
+     measurement of a beacon that cannot answer; and one operation of every kind. */
+  gsms_inline_cluster_request *ireq = fresh_inline_request();
+  gsms_session_host_request *sreq = fresh_session_host_request();
+  gsms_variants_request *vreq = fresh_variants_request();
+  gsms_qos_probe *probe = fresh_probe();
+  gsms_client_get_ticket_status(g_client, 1, "ticket", &g_ticket);
+  gsms_client_create_session_host(g_client, sreq, &g_session_host);
+  gsms_client_get_variants(g_client, vreq, &g_variants);
+  gsms_client_get_qos_servers(g_client, 1, &g_qos_servers);
+  gsms_client_measure_qos(g_client, probe, &g_qos);
+  if (!g_info || !g_ticket || !g_session_host || !g_variants || !g_qos_servers || !g_qos) {
+    fprintf(stderr, "a failed call of the family gave no result\n");
+    return 1;
+  }
+  if (gsms_client_get_ticket_status_async(g_client, 1, "ticket", NULL, NULL, &g_op_ticket) != GSMS_OK ||
+      gsms_client_get_variants_async(g_client, vreq, NULL, NULL, &g_op_variants) != GSMS_OK ||
+      gsms_client_get_qos_servers_async(g_client, 1, NULL, NULL, &g_op_qos_servers) != GSMS_OK ||
+      gsms_client_create_session_host_async(g_client, sreq, NULL, NULL, &g_op_session_host) != GSMS_OK ||
+      gsms_client_measure_qos_async(g_client, probe, NULL, NULL, &g_op_qos) != GSMS_OK) {
+    fprintf(stderr, "cannot start an operation of the family: %%s\n", gsms_last_error_message());
+    return 1;
+  }
 
 %(calls)s
 
@@ -418,6 +564,20 @@ int main(void) {
   }
 
   gsms_operation_free(g_op);
+  gsms_operation_free(g_op_ticket);
+  gsms_operation_free(g_op_variants);
+  gsms_operation_free(g_op_qos_servers);
+  gsms_operation_free(g_op_session_host);
+  gsms_operation_free(g_op_qos);
+  gsms_ticket_result_free(g_ticket);
+  gsms_session_host_result_free(g_session_host);
+  gsms_variants_result_free(g_variants);
+  gsms_qos_servers_result_free(g_qos_servers);
+  gsms_qos_result_free(g_qos);
+  gsms_inline_cluster_request_free(ireq);
+  gsms_session_host_request_free(sreq);
+  gsms_variants_request_free(vreq);
+  gsms_qos_probe_free(probe);
   gsms_cluster_result_free(g_result);
   gsms_cluster_request_free(req);
   gsms_client_free(g_client);

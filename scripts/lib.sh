@@ -29,18 +29,27 @@ need() {
 # scripts/test_c.sh (natively, statically linked, under valgrind) and scripts/test_platforms.sh
 # (Windows under wine, Linux arm64 under qemu). Each entry is NAME|ARGS[|VALGRIND_ARGS]: @EMU@,
 # @LC@ and @SLOW@ in ARGS stand for the URLs of the emulators c_test_emulators starts;
-# VALGRIND_ARGS default to ARGS, "-" leaves the program out under valgrind.
-C_TEST_PROGRAMS=("test_abi|@EMU@" "test_stress|@EMU@ 1000|@EMU@ 100" "test_lifecycle|@LC@ @SLOW@|-")
+# VALGRIND_ARGS default to ARGS, "-" leaves the program out under valgrind. @FAM@ is the family
+# suite's own emulator (two QoS regions, session hosts that take 250 ms to activate).
+C_TEST_PROGRAMS=("test_abi|@EMU@" "test_stress|@EMU@ 1000|@EMU@ 100" "test_lifecycle|@LC@ @SLOW@|-"
+  "test_family|@FAM@")
+
+# The family suite's emulator (tests/c/test_family.c says what it relies on).
+FAMILY_EMULATOR_FLAGS=(--servers 2 --poll-ms 100 --lifetime-secs 2.5 --titles 1234,4321,77 --no-subscriptions 77
+  --session-hosts 2 --activation-ms 250 --region "West US:delay=1" --region "North Europe:delay=25")
 
 # c_test_emulators: starts the emulators the C test programs run against (EMU_URL, LC_URL,
-# SLOW_URL); fails with their output when one does not start.
+# SLOW_URL, FAM_URL); fails with their output when one does not start.
 c_test_emulators() {
   start_emulator --servers 2 --poll-ms 100 --lifetime-secs 1 --titles 1234,4321 --revoked-token "XBL3.0 x=u;expired" || return 1
   # The lifecycle suite: its own answering emulator, and a slow one (300 ms per request).
   launch_emulator LC --servers 2 --poll-ms 100 --lifetime-secs 1
   launch_emulator SLOW --servers 2 --poll-ms 100 --lifetime-secs 1 --latency-ms 300
-  if [ -z "$LC_URL" ] || [ -z "$SLOW_URL" ]; then
-    echo "the lifecycle emulators did not start"; cat "$ROOT/target/LC.log" "$ROOT/target/SLOW.log"; return 1
+  launch_emulator FAM "${FAMILY_EMULATOR_FLAGS[@]}"
+  if [ -z "$LC_URL" ] || [ -z "$SLOW_URL" ] || [ -z "$FAM_URL" ]; then
+    echo "the lifecycle or family emulators did not start"
+    cat "$ROOT/target/LC.log" "$ROOT/target/SLOW.log" "$ROOT/target/FAM.log"
+    return 1
   fi
 }
 
@@ -59,6 +68,7 @@ c_test_entry() {
   for a in $args; do
     a=${a//@EMU@/${EMU_URL:-}}
     a=${a//@LC@/${LC_URL:-}}
+    a=${a//@FAM@/${FAM_URL:-}}
     C_ARGS+=("${a//@SLOW@/${SLOW_URL:-}}")
   done
 }

@@ -50,9 +50,16 @@ suite() {
 prune() { rm -rf "$@"; }
 
 suite "docs links (every relative link names a file of the repository; scripts/check_docs.py)" python3 scripts/check_docs.py
+lint() {
+  for c in clippy rustfmt; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" || { echo "rustup component add $c failed"; return 1; }
+  done
+  cargo fmt --all --check && cargo clippy --quiet --workspace --all-targets --features test-hooks -- -D warnings
+}
+suite "lint (cargo fmt --check, clippy -D warnings incl. test-hooks)" lint
 suite "build (workspace, all targets incl. benches and examples)" cargo build --workspace --all-targets --quiet
 suite "rust tests (unit, integration against the emulator, header drift)" cargo test --workspace --quiet
-suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle
+suite "rust integration tests against the emulator in quirks mode" env GSMS_EMULATOR_QUIRKS=1 cargo test --quiet --test blocking --test async_ops --test bad_callers --test security --test client_lifecycle --test family --test family_ffi
 suite "c-abi tests (gcc, native + valgrind)" bash scripts/test_c.sh
 suite "c-abi tests under AddressSanitizer + UBSan (library and programs)" bash scripts/test_sanitizers.sh
 prune target/asan target/tsan

@@ -7,7 +7,8 @@
 #     refuses a header it cannot cover);
 #   - a soak run (GSMS_SOAK_N operations, default 50000 here; the test's own default is 100000);
 #   - Miri over the C-ABI unit tests that touch raw pointers (src/ffi/tests.rs), on nightly;
-#   - cargo-fuzz on the parsers (GSMS_FUZZ_SECS per target, default 30), when nightly works.
+#   - cargo-fuzz on the parsers (GSMS_FUZZ_SECS per target, default 30) and on the family's
+#     decoders and setters (GSMS_FUZZ_FAMILY_SECS per target, default 5), when nightly works.
 # Installs the nightly components miri and rust-src (rustup) and cargo-fuzz (cargo install) when
 # nightly is present; a check that cannot run prints SKIPPED with the reason and is counted
 # skipped. Prints "extra: N passed, M failed, K skipped"; exits non-zero on failure, 77 when
@@ -20,6 +21,9 @@ need gcc gcc valgrind valgrind python3 python3 nm binutils
 
 SOAK_N=${GSMS_SOAK_N:-50000}
 FUZZ_SECS=${GSMS_FUZZ_SECS:-30}
+FUZZ_FAMILY_SECS=${GSMS_FUZZ_FAMILY_SECS:-5}
+# The family's targets (FAMILY.md): shorter runs, so six more targets add about 30 s.
+FUZZ_FAMILY_TARGETS="parse_ticket parse_inline parse_variants parse_session_host parse_qos_servers family_requests"
 OUT="$ROOT/target/c-tests"
 mkdir -p "$OUT"
 
@@ -121,16 +125,18 @@ fuzz() {
   local t0=$SECONDS
   (cd fuzz && cargo +nightly fuzz build --sanitizer none) || return 1
   echo "fuzz targets built in $((SECONDS - t0)) s"
-  local rc=0 t
-  for t in parse_answer retry_after validate; do
+  local rc=0 t secs
+  for t in parse_answer retry_after validate $FUZZ_FAMILY_TARGETS; do
+    secs=$FUZZ_SECS
+    case " $FUZZ_FAMILY_TARGETS " in *" $t "*) secs=$FUZZ_FAMILY_SECS ;; esac
     mkdir -p "fuzz/corpus/$t"
     local log="$OUT/fuzz_$t.log"
     (cd fuzz && cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
-      -max_total_time="$FUZZ_SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1
     local st=$?
     local runs
     runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
-    echo "fuzz $t: ${runs:-?} executions in ${FUZZ_SECS} s, exit $st, corpus $(ls "fuzz/corpus/$t" | wc -l) inputs"
+    echo "fuzz $t: ${runs:-?} executions in ${secs} s, exit $st, corpus $(ls "fuzz/corpus/$t" | wc -l) inputs"
     if [ $st -ne 0 ]; then
       rc=1
       tail -40 "$log"
@@ -151,7 +157,7 @@ else
 fi
 
 if cargo +nightly --version >/dev/null 2>&1; then
-  step "cargo-fuzz (${FUZZ_SECS} s per target)" fuzz
+  step "cargo-fuzz (${FUZZ_SECS} s per parser target, ${FUZZ_FAMILY_SECS} s per family target)" fuzz
 else
   skip "cargo-fuzz" "no nightly toolchain; the property tests (tests/properties.rs) cover the same parsers on stable"
   step "property tests, deeper (PROPTEST_CASES=2048)" env PROPTEST_CASES=2048 cargo test --quiet --test properties

@@ -172,7 +172,7 @@ check "NuGet package installs from dist/ with Debian's nuget client" \
   nuget install LibGsms -Version "$V" -Source "$DIST" -OutputDirectory "$S/packages" -NonInteractive
 P="$S/packages/LibGsms.$V"
 check "NuGet: a program compiles against lib/netstandard2.0/LibGsms.dll (mcs -r)" \
-  $MCS -r:"$P/lib/netstandard2.0/LibGsms.dll" -out:"$S/allocate.exe" samples/csharp/Program.cs
+  $MCS -r:"$P/lib/netstandard2.0/LibGsms.dll" -out:"$S/allocate.exe" samples/csharp/Program.cs samples/csharp/SampleUtil.cs
 mkdir -p "$S/mono"
 cp "$S/allocate.exe" "$P/lib/netstandard2.0/LibGsms.dll" "$P/runtimes/linux-x64/native/libgsms.so" "$S/mono/"
 expect_run "NuGet: it runs on mono with runtimes/linux-x64/native/libgsms.so next to it" "$S/mono.log" '^Fulfilled: ' \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the samples and binding tests against a freshly started emulator:
 #   C    samples/c          gcc, linked through pkgconfig/gsms.pc (shared) and against libgsms.a
+#   flow samples/c/full_flow.c, samples/cpp/full_flow.cpp, samples/csharp/FullFlow.cs: QoS servers,
+#        measurement, variants, inline cluster, ticket, UDP echo (emulator with two QoS regions)
 #   C++  samples/cpp        CMake + find_package(gsms) (cmake/), Queued progress, UDP echo, Ctrl-C
 #        bindings/cpp/tests gsms.hpp tests under AddressSanitizer
 #   C#   samples/csharp     mcs + mono, Queued progress, UDP echo
@@ -87,7 +89,8 @@ check "gsms.hpp tests build (-fno-exceptions -fno-rtti, AddressSanitizer)" \
   g++ -std=c++17 -fno-exceptions -fno-rtti -Wall -Wextra -Werror -g -fsanitize=address,undefined -fno-sanitize-recover=all \
   -Iinclude -Ibindings/cpp bindings/cpp/tests/gsms_hpp_test.cpp -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/gsms_hpp_test"
 MCS="mcs -langversion:7 -warnaserror -nologo"
-check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs bindings/csharp/*.cs
+check "C# sample compiles with mcs" $MCS -out:"$OUT/allocate.exe" samples/csharp/Program.cs samples/csharp/SampleUtil.cs bindings/csharp/*.cs
+check "C# full-flow sample compiles with mcs" $MCS -out:"$OUT/full_flow.exe" samples/csharp/FullFlow.cs samples/csharp/SampleUtil.cs bindings/csharp/*.cs
 check "C# tests compile with mcs" $MCS -out:"$OUT/csharp_tests.exe" bindings/csharp/tests/GsmsTests.cs bindings/csharp/*.cs
 
 # Unity: assemble the package as a user would (samples/unity, the C# layer from bindings/csharp,
@@ -122,11 +125,11 @@ check "Unity iOS build imports \"__Internal\"; trampolines carry [MonoPInvokeCal
 # delegate type (IL2CPP would then marshal the call with the wrong signature).
 mkdir -p "$OUT/unity-wrong"
 sed 's/MonoPInvokeCallback(typeof(GsmsNative.ClusterCallback))/MonoPInvokeCallback(typeof(GsmsNative.ProgressCallback))/' \
-  samples/unity/Runtime/GsmsClient.cs >"$OUT/unity-wrong/GsmsClient.cs"
+  "$UPKG/Runtime/GsmsClient.cs" >"$OUT/unity-wrong/GsmsClient.cs"
 WRONG_SRC=("$OUT/unity-wrong/GsmsClient.cs")
 for f in "${UNITY_SRC[@]}"; do [ "$(basename "$f")" = GsmsClient.cs ] || WRONG_SRC+=("$f"); done
 check "Unity check refuses a [MonoPInvokeCallback] naming the wrong delegate type" sh -c "
-  ! cmp -s samples/unity/Runtime/GsmsClient.cs '$OUT/unity-wrong/GsmsClient.cs' &&
+  ! cmp -s '$UPKG/Runtime/GsmsClient.cs' '$OUT/unity-wrong/GsmsClient.cs' &&
   $MCS -target:library -define:'UNITY_5_3_OR_NEWER;UNITY_2017_1_OR_NEWER;UNITY_EDITOR' -out:'$OUT/unity-wrong.dll' ${WRONG_SRC[*]} &&
   ! mono '$OUT/unity_checks.exe' '$OUT/unity-wrong.dll' gsms >'$OUT/unity-wrong.log' 2>&1 &&
   cat '$OUT/unity-wrong.log' && grep -q 'OnDone: \[MonoPInvokeCallback\] names ProgressCallback' '$OUT/unity-wrong.log'"
@@ -233,6 +236,24 @@ expect "C full-flow sample picks the nearest region from the measurement" "$OUT/
 expect "C full-flow sample picks a variant and a GSI set" "$OUT/full-flow-c.log" '^Variant: .+; GSI set: .+'
 expect "C full-flow sample follows the ticket to Active in that region" "$OUT/full-flow-c.log" '^Ticket ticket-[0-9-]+ Active after [0-9]+ request\(s\): [^ ]+ in West$'
 expect "C full-flow sample gets the UDP echo" "$OUT/full-flow-c.log" '^UDP echo from [^ ]+:[0-9]+: hello$'
+
+# The same flow from C++ (gsms.hpp, async calls in a dispatch loop) and C# (Task-based calls in a
+# Dispatch loop); each on its own title, so each has a free server (2 per title).
+for lang in cpp csharp; do
+  case $lang in
+    cpp) name="C++"; title=702; cmd=("$OUT/cpp/full_flow") ;;
+    csharp) name="C#"; title=703; cmd=(mono "$OUT/full_flow.exe") ;;
+  esac
+  log="$OUT/full-flow-$lang.log"
+  run "$name full-flow sample" "$log" env GSMS_BASE_URL="$FLOW_URL" GSMS_TITLE_ID=$title "${cmd[@]}"
+  expect "$name full-flow sample measures both regions" "$log" '^QoS West +[0-9.]+ ms \(5/5 replies\)$'
+  expect "$name full-flow sample measures the far region too" "$log" '^QoS East +[0-9.]+ ms \(5/5 replies\)$'
+  expect "$name full-flow sample picks the nearest region from the measurement" "$log" '^Best region: West$'
+  expect "$name full-flow sample picks a variant and a GSI set" "$log" '^Variant: .+ \([^)]+\); GSI set: .+ \([^)]+\)$'
+  expect "$name full-flow sample reads the ticket Active in that region" "$log" '^Ticket ticket-[0-9-]+ Active after [0-9]+ request\(s\): [^ ]+ in West$'
+  expect "$name full-flow sample prints the GameData port" "$log" '^GameData: [^ ]+:[0-9]+ \(server port [0-9]+\)$'
+  expect "$name full-flow sample gets the UDP echo" "$log" '^UDP echo from [^ ]+:[0-9]+: hello$'
+done
 
 # C++
 occupy 201

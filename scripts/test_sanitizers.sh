@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Memory safety, tested: the library built with AddressSanitizer (nightly Rust, -Zsanitizer=address)
 # and every C-ABI test program built with gcc's AddressSanitizer and UndefinedBehaviorSanitizer,
-# run against the emulator: test_abi (shared and static), test_stress, test_lifecycle (free racing
-# every call, from every callback) and the NULL walk generated from include/gsms.h.
+# run against the emulator: every program of C_TEST_PROGRAMS (scripts/lib.sh: test_abi, test_stress,
+# test_lifecycle (free racing every call, from every callback), test_family), test_abi linked
+# statically, and the NULL walk generated from include/gsms.h.
 # Then ThreadSanitizer over the lifecycle suite (GSMS_TSAN=0 leaves it out: it rebuilds std, about
 # 4 minutes on a cold 2-core machine).
 #
@@ -33,8 +34,10 @@ LIB="$ROOT/target/asan/$TARGET/debug"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 -Iinclude $SAN"
-for t in test_abi test_stress test_lifecycle; do
-  gcc $CFLAGS "tests/c/$t.c" -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/$t" || exit 1
+# Every program of C_TEST_PROGRAMS (scripts/lib.sh).
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry"
+  gcc $CFLAGS "tests/c/$C_TEST.c" -L"$LIB" -Wl,-rpath,"$LIB" -lgsms -lpthread -o "$OUT/$C_TEST" || exit 1
 done
 gcc $CFLAGS tests/c/test_abi.c "$LIB/libgsms.a" -lpthread -ldl -lm -o "$OUT/test_abi_static" || exit 1
 python3 scripts/gen_null_test.py include/gsms.h "$OUT/null_walk.c" >/dev/null || exit 1
@@ -55,10 +58,11 @@ run() {
     fail=1
   fi
 }
-run "$OUT/test_abi" "$EMU_URL"
+for entry in "${C_TEST_PROGRAMS[@]}"; do
+  c_test_entry "$entry"
+  run "$OUT/$C_TEST" "${C_ARGS[@]}"
+done
 run "$OUT/test_abi_static" "$EMU_URL"
-run "$OUT/test_stress" "$EMU_URL" 1000
-run "$OUT/test_lifecycle" "$LC_URL" "$SLOW_URL"
 run "$OUT/null_walk"
 
 if [ "${GSMS_TSAN:-1}" = 1 ]; then

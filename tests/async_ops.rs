@@ -29,17 +29,6 @@ fn rt(emu: &Emulator, mode: CallbackMode, f: impl FnOnce(&mut Config)) -> RtClie
     RtClient::new(&cfg).unwrap()
 }
 
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    f()
-}
-
 #[test]
 fn on_dispatch_completions_run_only_inside_dispatch_on_its_thread() {
     let emu = emulator(|_| {});

@@ -6,7 +6,6 @@
 //! (NULL for every pointer parameter of every exported function is walked by the C program that
 //! scripts/gen_null_test.py generates from include/gsms.h.)
 
-#[allow(unused_imports)]
 mod common;
 
 use std::ffi::{c_char, c_void, CStr, CString};

@@ -1,4 +1,4 @@
-//! The C-ABI test programs (tests/c/test_abi.c, tests/c/test_stress.c) compiled with the
+//! The C-ABI test programs (tests/c/test_abi.c, tests/c/test_stress.c, tests/c/test_family.c) compiled with the
 //! system C compiler against the libgsms.so that this very `cargo test` build produced, and run
 //! against an in-process emulator configured as scripts/test_c.sh configures the binary.
 //!
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use gsms_emulator::{Config as EmuConfig, Emulator};
+use gsms_emulator::{Config as EmuConfig, Emulator, RegionConfig};
 
 /// target/<profile>/deps, where cargo put this build's libgsms.so.
 fn deps_dir() -> PathBuf {
@@ -33,21 +33,43 @@ fn compile(src: &str, out: &Path, lib_dir: &Path) {
     assert!(st.success(), "{src} does not compile");
 }
 
-/// Compiles the programs, starts the emulator, and runs each (prog, args, wrapper) in order.
-fn run_programs(runs: &[(&str, &[&str], &[&str])]) {
-    let lib = deps_dir();
-    assert!(lib.join("libgsms.so").exists(), "no libgsms.so next to the test binary in {}", lib.display());
-    let out = lib.parent().unwrap().join(format!("c-programs-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let emu = Emulator::start(EmuConfig {
+/// The emulator scripts/test_c.sh starts for test_abi and test_stress (`c_test_emulators`, EMU).
+fn abi_emulator() -> EmuConfig {
+    EmuConfig {
         servers_per_title: 2,
         poll_interval_ms: 100,
         server_lifetime: Duration::from_secs(1),
         allowed_titles: vec![1234, 4321],
         revoked_tokens: vec!["XBL3.0 x=u;expired".into()],
         ..EmuConfig::default()
-    })
-    .unwrap();
+    }
+}
+
+/// The family suite's emulator (FAMILY_EMULATOR_FLAGS in scripts/lib.sh).
+fn family_emulator() -> EmuConfig {
+    EmuConfig {
+        servers_per_title: 2,
+        poll_interval_ms: 100,
+        server_lifetime: Duration::from_millis(2500),
+        allowed_titles: vec![1234, 4321, 77],
+        titles_without_subscriptions: vec![77],
+        session_hosts_per_title: 2,
+        session_host_activation: Duration::from_millis(250),
+        regions: vec![
+            RegionConfig::new("West US").with_delay_ms(1.0),
+            RegionConfig::new("North Europe").with_delay_ms(25.0),
+        ],
+        ..EmuConfig::default()
+    }
+}
+
+/// Compiles the programs, starts the emulator, and runs each (prog, args, wrapper) in order.
+fn run_programs(emulator: EmuConfig, runs: &[(&str, &[&str], &[&str])]) {
+    let lib = deps_dir();
+    assert!(lib.join("libgsms.so").exists(), "no libgsms.so next to the test binary in {}", lib.display());
+    let out = lib.parent().unwrap().join(format!("c-programs-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let emu = Emulator::start(emulator).unwrap();
     for (prog, args, wrapper) in runs {
         let exe = out.join(prog);
         compile(&format!("tests/c/{prog}.c"), &exe, &lib);
@@ -73,7 +95,8 @@ fn run_programs(runs: &[(&str, &[&str], &[&str])]) {
 #[test]
 #[ignore = "scripts/test_c.sh runs these programs in the test command; scripts/mutants.sh runs this test"]
 fn c_abi_programs_pass_against_this_build() {
-    run_programs(&[("test_abi", &[], &[]), ("test_stress", &["1000"], &[])]);
+    run_programs(abi_emulator(), &[("test_abi", &[], &[]), ("test_stress", &["1000"], &[])]);
+    run_programs(family_emulator(), &[("test_family", &[], &[])]);
 }
 
 /// As scripts/test_c.sh does: a use after free that runs "fine" natively (say, a client released
@@ -81,9 +104,12 @@ fn c_abi_programs_pass_against_this_build() {
 #[test]
 #[ignore = "scripts/test_c.sh runs this in the test command; scripts/mutants.sh runs this test"]
 fn c_abi_program_passes_under_valgrind() {
-    run_programs(&[(
-        "test_abi",
-        &[],
-        &["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"],
-    )]);
+    run_programs(
+        abi_emulator(),
+        &[(
+            "test_abi",
+            &[],
+            &["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99"],
+        )],
+    );
 }

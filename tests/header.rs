@@ -65,6 +65,46 @@ fn header_declares_every_function_of_the_contract() {
         "gsms_cluster_result_raw_json",
         "gsms_cluster_result_clone",
         "gsms_cluster_result_free",
+        // The family (FAMILY.md's names).
+        "gsms_call_info_attempts",
+        "gsms_call_info_correlation_id",
+        "gsms_call_info_error_message",
+        "gsms_call_info_http_status",
+        "gsms_call_info_raw_json",
+        "gsms_call_info_retry_after_ms",
+        "gsms_call_info_status",
+        "gsms_client_allocate_inline_cluster",
+        "gsms_client_allocate_inline_cluster_async",
+        "gsms_client_allocate_session_host",
+        "gsms_client_create_inline_cluster",
+        "gsms_client_create_session_host",
+        "gsms_client_get_allocation_status",
+        "gsms_client_get_qos_servers",
+        "gsms_client_get_ticket_status",
+        "gsms_client_get_ticket_status_async",
+        "gsms_client_get_variants",
+        "gsms_client_measure_qos",
+        "gsms_cluster_result_info",
+        "gsms_inline_cluster_request_new",
+        "gsms_qos_probe_add_servers",
+        "gsms_qos_probe_add_target",
+        "gsms_qos_probe_new",
+        "gsms_qos_probe_set_options",
+        "gsms_qos_result_best_region",
+        "gsms_qos_result_region",
+        "gsms_qos_servers_result_server",
+        "gsms_session_host_request_new",
+        "gsms_ticket_result_port",
+        "gsms_ticket_result_status",
+        "gsms_ticket_result_title_id",
+        "gsms_token_sink_method",
+        "gsms_token_sink_set_signature",
+        "gsms_token_sink_url",
+        "gsms_variants_request_new",
+        "gsms_variants_result_gsi_set",
+        "gsms_variants_result_gsi_set_tag",
+        "gsms_variants_result_schema",
+        "gsms_variants_result_variant",
     ] {
         assert!(h.contains(&format!(" {f}(")) || h.contains(&format!("*{f}(")), "{f} missing from gsms.h");
     }
@@ -81,4 +121,57 @@ fn header_declares_every_function_of_the_contract() {
         assert!(h.contains(t), "{t} missing");
     }
     assert!(h.contains("typedef gsms_status (*gsms_token_provider_fn)("));
+}
+
+/// Every name the header defines is in the library's namespace: `gsms_` / `GSMS_` (a Rust type
+/// or constant leaking in, say `InlineField`, would clash with a game's own names).
+#[test]
+fn every_name_the_header_defines_is_prefixed() {
+    let h = include_str!(concat!(env!("OUT_DIR"), "/gsms.h"));
+    let ident = |s: &str| s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap_or("").to_string();
+    let last_ident = |s: &str| {
+        let s = s.trim_end_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+        let start = s.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+        s[start..].to_string()
+    };
+    let (mut names, mut in_comment, mut in_enum) = (Vec::new(), false, false);
+    for line in h.lines() {
+        let t = line.trim();
+        if in_comment || t.starts_with("/*") {
+            in_comment = !t.contains("*/");
+            continue;
+        }
+        if t.is_empty()
+            || t.starts_with("//")
+            || t.starts_with("#if")
+            || t.starts_with("#endif")
+            || t.starts_with("#include")
+        {
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("#define ") {
+            names.push(ident(rest));
+        } else if let Some(rest) = t.strip_prefix("enum ") {
+            names.push(ident(rest));
+            in_enum = true;
+        } else if in_enum {
+            if t.starts_with('}') {
+                in_enum = false;
+            } else if t.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                names.push(ident(t));
+            }
+        } else if let Some(rest) = t.strip_prefix("typedef struct ").or_else(|| t.strip_prefix("typedef enum ")) {
+            names.extend(rest.trim_end_matches(';').split_whitespace().map(&ident));
+        } else if let Some(i) = t.find("(*") {
+            names.push(ident(&t[i + 2..]));
+        } else if let Some(i) = t.find('(') {
+            // A function declaration: the identifier right before its '('.
+            names.push(last_ident(&t[..i]));
+        }
+    }
+    names.retain(|n| !n.is_empty() && n != "extern");
+    assert!(names.len() > 200, "parsed only {} names: {names:?}", names.len());
+    assert!(names.iter().any(|n| n == "GSMS_ERR_ALLOCATION_FAILED") && names.iter().any(|n| n == "gsms_qos_probe_new"));
+    let stray: Vec<&String> = names.iter().filter(|n| !n.starts_with("gsms_") && !n.starts_with("GSMS_")).collect();
+    assert!(stray.is_empty(), "names outside gsms_/GSMS_ in include/gsms.h: {stray:?}");
 }

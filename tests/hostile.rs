@@ -6,18 +6,18 @@
 //! Time bounds are generous (a loaded 2-core CI machine): they prove "near the configured timeout,
 //! not later" and "no spin", not exact latencies.
 
-#[allow(unused_imports)]
 mod common;
+#[path = "support/memory.rs"]
+mod memory;
 #[path = "support/raw_server.rs"]
 mod raw_server;
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use memory::*;
 use raw_server::*;
 
 const FULFILLED: &str = r#"{"pollIntervalMilliseconds":"1000","fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}}]}"#;
@@ -46,47 +46,6 @@ fn call(url: &str, f: impl FnOnce(&mut Config)) -> (ClusterResult, Duration) {
     eprintln!("[{}] {:?} after {} attempt(s) in {took:?}: {}", url, r.status, r.attempts, r.error_message);
     (r, took)
 }
-
-/// Resident set size of this process, in KiB (Linux).
-fn rss_kib() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/self/status")
-}
-
-/// Runs `f` while sampling RSS every 2 ms; returns its value and the peak growth over the
-/// starting RSS, in KiB.
-fn peak_rss_growth<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = rss_kib();
-    let peak = Arc::new(AtomicUsize::new(before as usize));
-    let done = Arc::new(AtomicBool::new(false));
-    let (p, d) = (peak.clone(), done.clone());
-    let sampler = thread::spawn(move || {
-        while !d.load(Ordering::SeqCst) {
-            p.fetch_max(rss_kib() as usize, Ordering::SeqCst);
-            thread::sleep(Duration::from_millis(2));
-        }
-    });
-    let v = f();
-    peak.fetch_max(rss_kib() as usize, Ordering::SeqCst);
-    done.store(true, Ordering::SeqCst);
-    sampler.join().unwrap();
-    let growth = (peak.load(Ordering::SeqCst) as u64).saturating_sub(before);
-    eprintln!("peak RSS growth {growth} KiB (from {before} KiB)");
-    (v, growth)
-}
-
-/// Memory checks run one at a time (RSS is process-wide).
-fn memory_lock() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-const MIB: u64 = 1024;
-/// What "64 MiB was not buffered" allows: the 1 MiB cap, buffers, other tests' threads.
-const BOUNDED_GROWTH_KIB: u64 = 24 * MIB;
 
 // ---------------------------------------------------------------------------------------------
 // Truncated and oversized bodies

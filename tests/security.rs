@@ -2,7 +2,6 @@
 //! names; redirects are never followed (so the Authorization header never travels to another
 //! host); the token never appears in a log line, an error message or any field of a result.
 
-#[allow(unused_imports)]
 mod common;
 #[path = "support/raw_server.rs"]
 mod raw_server;

@@ -7,7 +7,6 @@
 //!   GSMS_SOAK_N=100000 cargo test --test soak -- --ignored --nocapture
 //! (scripts/test_extra.sh runs it with a smaller N.)
 
-#[allow(unused_imports)]
 mod common;
 
 use std::ffi::{c_void, CString};

@@ -55,6 +55,7 @@ enum class Status : uint32_t {
   AuthProvider = GSMS_ERR_AUTH_PROVIDER,
   Internal = GSMS_ERR_INTERNAL,
   Pending = GSMS_PENDING,
+  AllocationFailed = GSMS_ERR_ALLOCATION_FAILED,  ///< the allocation ended in error (ticket Error, server failed to start)
 };
 
 /// Where an allocation stands (gsms_fulfillment_state).
@@ -119,18 +120,135 @@ namespace detail {
   std::abort();
 }
 inline std::string str(const char *s) { return s ? std::string(s) : std::string(); }
+
+template <typename Raw>
+using PortGetter = gsms_status (*)(const Raw *, size_t, const char **, uint32_t *, uint32_t *);
+
+/// Every port mapping of a result, in the service's order.
+template <typename Raw>
+std::vector<Port> read_ports(const Raw *r, size_t n, PortGetter<Raw> get) {
+  std::vector<Port> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = nullptr;
+    uint32_t internal_port = 0, external_port = 0;
+    if (get(r, i, &name, &internal_port, &external_port) == GSMS_OK) {
+      out.push_back(Port{str(name), internal_port, external_port});
+    }
+  }
+  return out;
+}
+
+/// The port mapping called `name`, if any.
+template <typename Raw>
+std::optional<Port> find_port(const Raw *r, size_t n, PortGetter<Raw> get, std::string_view name) {
+  for (size_t i = 0; i < n; ++i) {
+    const char *pname = nullptr;
+    uint32_t internal_port = 0, external_port = 0;
+    if (get(r, i, &pname, &internal_port, &external_port) == GSMS_OK && pname && name == pname) {
+      return Port{std::string(pname), internal_port, external_port};
+    }
+  }
+  return std::nullopt;
+}
 }  // namespace detail
 
-class ClusterResult;
-
-/// A non-owning view of a gsms_cluster_result. A view handed to a callback is valid only during
-/// that callback: call clone() to keep it.
-class ClusterResultView {
+/// A non-owning view of the exchange details every result carries (gsms_call_info). Valid as long
+/// as the result it came from.
+class CallInfoView {
  public:
-  explicit ClusterResultView(const gsms_cluster_result *r) noexcept : r_(r) {}
+  explicit CallInfoView(const gsms_call_info *i) noexcept : i_(i) {}
+  const gsms_call_info *raw() const noexcept { return i_; }
+  explicit operator bool() const noexcept { return i_ != nullptr; }
 
-  const gsms_cluster_result *raw() const noexcept { return r_; }
+  Status status() const noexcept { return static_cast<Status>(gsms_call_info_status(i_)); }
+  uint16_t http_status() const noexcept { return gsms_call_info_http_status(i_); }
+  /// HTTP requests made, retries and polls included (probes sent, for a QoS measurement).
+  uint32_t attempts() const noexcept { return gsms_call_info_attempts(i_); }
+  uint32_t retry_after_ms() const noexcept { return gsms_call_info_retry_after_ms(i_); }
+  std::string correlation_id() const { return detail::str(gsms_call_info_correlation_id(i_)); }
+  std::string error_message() const { return detail::str(gsms_call_info_error_message(i_)); }
+  std::string raw_json() const { return detail::str(gsms_call_info_raw_json(i_)); }
+  /// The whole outcome in one line (status, message, HTTP status, attempts, correlation id).
+  std::string describe() const { return detail::str(gsms_call_info_describe(i_)); }
+
+ private:
+  const gsms_call_info *i_;
+};
+
+template <typename View>
+class Owned;
+
+namespace detail {
+/// What every result view shares: the handle, its call info, and how to copy, free and take one
+/// (the C functions of its type). `Self` is the view deriving from it.
+template <typename Self, typename Raw, void (*Free)(Raw *), Raw *(*Clone)(const Raw *),
+          const gsms_call_info *(*Info)(const Raw *), gsms_status (*Take)(gsms_operation *, Raw **)>
+class ResultViewBase {
+ public:
+  using raw_type = Raw;
+  explicit ResultViewBase(const Raw *r) noexcept : r_(r) {}
+
+  const Raw *raw() const noexcept { return r_; }
   explicit operator bool() const noexcept { return r_ != nullptr; }
+  /// Status, HTTP status, attempts, correlation id, message, raw body.
+  CallInfoView info() const noexcept { return CallInfoView(Info(r_)); }
+  /// An owned copy that outlives this view.
+  Owned<Self> clone() const { return Owned<Self>(Clone(r_)); }
+
+  static void free_raw(Raw *r) noexcept { Free(r); }
+  static Raw *clone_raw(const Raw *r) noexcept { return Clone(r); }
+  static const gsms_call_info *info_raw(const Raw *r) noexcept { return Info(r); }
+  static gsms_status take_raw(gsms_operation *op, Raw **out) noexcept { return Take(op, out); }
+
+ protected:
+  const Raw *r_;
+};
+}  // namespace detail
+
+/// An owned result (immutable; readable from any thread): a View that frees its handle.
+template <typename View>
+class Owned : public View {
+ public:
+  using raw_type = typename View::raw_type;
+  using view_type = View;
+  /// Adopts `owned` (freed with the type's _free).
+  explicit Owned(raw_type *owned) noexcept : View(owned) {}
+  ~Owned() { reset(); }
+  Owned(Owned &&o) noexcept : View(o.r_) { o.r_ = nullptr; }
+  Owned &operator=(Owned &&o) noexcept {
+    if (this != &o) {
+      reset();
+      this->r_ = o.r_;
+      o.r_ = nullptr;
+    }
+    return *this;
+  }
+  Owned(const Owned &) = delete;
+  Owned &operator=(const Owned &) = delete;
+
+  /// Gives up ownership: the caller frees the handle with the type's _free.
+  raw_type *release() noexcept {
+    raw_type *p = const_cast<raw_type *>(this->r_);
+    this->r_ = nullptr;
+    return p;
+  }
+
+ private:
+  void reset() noexcept {
+    View::free_raw(const_cast<raw_type *>(this->r_));
+    this->r_ = nullptr;
+  }
+};
+
+/// A non-owning view of a gsms_cluster_result (clusters and inline clusters). A view handed to a
+/// callback is valid only during that callback: call clone() to keep it.
+class ClusterResultView
+    : public detail::ResultViewBase<ClusterResultView, gsms_cluster_result, gsms_cluster_result_free,
+                                    gsms_cluster_result_clone, gsms_cluster_result_info,
+                                    gsms_operation_take_cluster_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
 
   Status status() const noexcept { return static_cast<Status>(gsms_cluster_result_status(r_)); }
   FulfillmentState state() const noexcept {
@@ -152,73 +270,249 @@ class ClusterResultView {
 
   /// Every port mapping, in the service's order.
   std::vector<Port> ports() const {
-    std::vector<Port> out;
-    const size_t n = gsms_cluster_result_port_count(r_);
-    out.reserve(n);
+    return detail::read_ports(r_, gsms_cluster_result_port_count(r_), &gsms_cluster_result_port);
+  }
+  /// The port mapping called `name` (e.g. "GameData"), if any.
+  std::optional<Port> port(std::string_view name) const {
+    return detail::find_port(r_, gsms_cluster_result_port_count(r_), &gsms_cluster_result_port, name);
+  }
+};
+/// An owned gsms_cluster_result.
+using ClusterResult = Owned<ClusterResultView>;
+
+/// Where a ticket's host stands (gsms_host_status). Note: Active, not Fulfilled.
+enum class HostStatus : uint32_t {
+  Unknown = GSMS_HOST_UNKNOWN,
+  Active = GSMS_HOST_ACTIVE,
+  Queued = GSMS_HOST_QUEUED,
+  Aborted = GSMS_HOST_ABORTED,
+  Error = GSMS_HOST_ERROR,
+};
+
+/// "Active", "Queued", ... (static storage).
+inline const char *host_status_name(HostStatus s) noexcept { return gsms_host_status_name(static_cast<uint32_t>(s)); }
+
+/// A ticket's status (GET /titles/{titleId}/tickets/{ticketId}/status).
+class TicketResultView
+    : public detail::ResultViewBase<TicketResultView, gsms_ticket_result, gsms_ticket_result_free,
+                                    gsms_ticket_result_clone, gsms_ticket_result_info,
+                                    gsms_operation_take_ticket_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
+
+  HostStatus status() const noexcept { return static_cast<HostStatus>(gsms_ticket_result_status(r_)); }
+  bool active() const noexcept { return status() == HostStatus::Active; }
+  bool queued() const noexcept { return status() == HostStatus::Queued; }
+  uint32_t title_id() const noexcept { return gsms_ticket_result_title_id(r_); }
+  std::string ticket_id() const { return detail::str(gsms_ticket_result_ticket_id(r_)); }
+  std::string cluster_id() const { return detail::str(gsms_ticket_result_cluster_id(r_)); }
+  std::string host_name() const { return detail::str(gsms_ticket_result_host_name(r_)); }
+  std::string description() const { return detail::str(gsms_ticket_result_description(r_)); }
+  std::string secure_context() const { return detail::str(gsms_ticket_result_secure_context(r_)); }
+  std::string game_host_id() const { return detail::str(gsms_ticket_result_game_host_id(r_)); }
+  std::string region() const { return detail::str(gsms_ticket_result_region(r_)); }
+  std::vector<Port> ports() const {
+    return detail::read_ports(r_, gsms_ticket_result_port_count(r_), &gsms_ticket_result_port);
+  }
+  std::optional<Port> port(std::string_view name) const {
+    return detail::find_port(r_, gsms_ticket_result_port_count(r_), &gsms_ticket_result_port, name);
+  }
+};
+using TicketResult = Owned<TicketResultView>;
+
+/// A session host allocation, or a session's allocation status.
+class SessionHostResultView
+    : public detail::ResultViewBase<SessionHostResultView, gsms_session_host_result, gsms_session_host_result_free,
+                                    gsms_session_host_result_clone, gsms_session_host_result_info,
+                                    gsms_operation_take_session_host_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
+
+  FulfillmentState state() const noexcept {
+    return static_cast<FulfillmentState>(gsms_session_host_result_fulfillment_state(r_));
+  }
+  bool fulfilled() const noexcept { return state() == FulfillmentState::Fulfilled; }
+  bool queued() const noexcept { return state() == FulfillmentState::Queued; }
+  std::string host_name() const { return detail::str(gsms_session_host_result_host_name(r_)); }
+  std::string region() const { return detail::str(gsms_session_host_result_region(r_)); }
+  std::string secure_context() const { return detail::str(gsms_session_host_result_secure_context(r_)); }
+  std::string session_host_id() const { return detail::str(gsms_session_host_result_session_host_id(r_)); }
+  std::string session_id() const { return detail::str(gsms_session_host_result_session_id(r_)); }
+  std::string description() const { return detail::str(gsms_session_host_result_description(r_)); }
+  std::string cluster_id() const { return detail::str(gsms_session_host_result_cluster_id(r_)); }
+  std::string ticket_id() const { return detail::str(gsms_session_host_result_ticket_id(r_)); }
+  std::string game_host_id() const { return detail::str(gsms_session_host_result_game_host_id(r_)); }
+  std::vector<Port> ports() const {
+    return detail::read_ports(r_, gsms_session_host_result_port_count(r_), &gsms_session_host_result_port);
+  }
+  std::optional<Port> port(std::string_view name) const {
+    return detail::find_port(r_, gsms_session_host_result_port_count(r_), &gsms_session_host_result_port, name);
+  }
+};
+using SessionHostResult = Owned<SessionHostResultView>;
+
+/// A game mode of a title.
+struct Variant {
+  std::string id;
+  std::string name;
+  bool is_publisher;
+  uint64_t rank;
+  std::string schema_id;
+};
+/// A variant schema (an XML document describing a game mode's settings).
+struct VariantSchema {
+  std::string id;
+  std::string name;
+  std::string content;
+};
+/// A name/value tag of a GSI set.
+struct Tag {
+  std::string name;
+  std::string value;
+};
+/// A server image (GSI) set of a title.
+struct GsiSet {
+  std::string id;
+  std::string name;
+  uint64_t min_required_players;
+  uint64_t max_allowed_players;
+  uint64_t selection_order;
+  std::string schema_id;
+  std::vector<Tag> tags;
+};
+
+/// A title's game variants, variant schemas and GSI sets (POST /titles/{titleId}/variants).
+class VariantsResultView
+    : public detail::ResultViewBase<VariantsResultView, gsms_variants_result, gsms_variants_result_free,
+                                    gsms_variants_result_clone, gsms_variants_result_info,
+                                    gsms_operation_take_variants_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
+
+  std::vector<Variant> variants() const {
+    std::vector<Variant> out;
+    const size_t n = gsms_variants_result_variant_count(r_);
     for (size_t i = 0; i < n; ++i) {
-      const char *name = nullptr;
-      uint32_t internal_port = 0, external_port = 0;
-      if (gsms_cluster_result_port(r_, i, &name, &internal_port, &external_port) == GSMS_OK) {
-        out.push_back(Port{detail::str(name), internal_port, external_port});
+      const char *id = nullptr, *name = nullptr, *schema = nullptr;
+      uint32_t is_publisher = 0;
+      uint64_t rank = 0;
+      if (gsms_variants_result_variant(r_, i, &id, &name, &is_publisher, &rank, &schema) == GSMS_OK) {
+        out.push_back(Variant{detail::str(id), detail::str(name), is_publisher != 0, rank, detail::str(schema)});
       }
     }
     return out;
   }
-
-  /// The port mapping called `name` (e.g. "GameData"), if any.
-  std::optional<Port> port(std::string_view name) const {
-    const size_t n = gsms_cluster_result_port_count(r_);
+  std::vector<VariantSchema> schemas() const {
+    std::vector<VariantSchema> out;
+    const size_t n = gsms_variants_result_schema_count(r_);
     for (size_t i = 0; i < n; ++i) {
-      const char *pname = nullptr;
-      uint32_t internal_port = 0, external_port = 0;
-      if (gsms_cluster_result_port(r_, i, &pname, &internal_port, &external_port) == GSMS_OK && pname &&
-          name == pname) {
-        return Port{std::string(pname), internal_port, external_port};
+      const char *id = nullptr, *name = nullptr, *content = nullptr;
+      if (gsms_variants_result_schema(r_, i, &id, &name, &content) == GSMS_OK) {
+        out.push_back(VariantSchema{detail::str(id), detail::str(name), detail::str(content)});
       }
     }
-    return std::nullopt;
+    return out;
   }
-
-  /// An owned copy that outlives this view.
-  inline ClusterResult clone() const;
-
- protected:
-  const gsms_cluster_result *r_;
-};
-
-/// An owned gsms_cluster_result (immutable; readable from any thread).
-class ClusterResult : public ClusterResultView {
- public:
-  /// Adopts `owned` (freed with gsms_cluster_result_free).
-  explicit ClusterResult(gsms_cluster_result *owned) noexcept : ClusterResultView(owned) {}
-  ~ClusterResult() { reset(); }
-  ClusterResult(ClusterResult &&o) noexcept : ClusterResultView(o.r_) { o.r_ = nullptr; }
-  ClusterResult &operator=(ClusterResult &&o) noexcept {
-    if (this != &o) {
-      reset();
-      r_ = o.r_;
-      o.r_ = nullptr;
+  std::vector<GsiSet> gsi_sets() const {
+    std::vector<GsiSet> out;
+    const size_t n = gsms_variants_result_gsi_set_count(r_);
+    for (size_t i = 0; i < n; ++i) {
+      const char *id = nullptr, *name = nullptr, *schema = nullptr;
+      uint64_t min_players = 0, max_players = 0, order = 0;
+      if (gsms_variants_result_gsi_set(r_, i, &id, &name, &min_players, &max_players, &order, &schema) != GSMS_OK) {
+        continue;
+      }
+      GsiSet set{detail::str(id), detail::str(name), min_players, max_players, order, detail::str(schema), {}};
+      const size_t tags = gsms_variants_result_gsi_set_tag_count(r_, i);
+      for (size_t t = 0; t < tags; ++t) {
+        const char *tag_name = nullptr, *tag_value = nullptr;
+        if (gsms_variants_result_gsi_set_tag(r_, i, t, &tag_name, &tag_value) == GSMS_OK) {
+          set.tags.push_back(Tag{detail::str(tag_name), detail::str(tag_value)});
+        }
+      }
+      out.push_back(std::move(set));
     }
-    return *this;
+    return out;
   }
-  ClusterResult(const ClusterResult &) = delete;
-  ClusterResult &operator=(const ClusterResult &) = delete;
-
-  /// Gives up ownership: the caller frees the handle with gsms_cluster_result_free.
-  gsms_cluster_result *release() noexcept {
-    gsms_cluster_result *p = const_cast<gsms_cluster_result *>(r_);
-    r_ = nullptr;
-    return p;
-  }
-
- private:
-  void reset() noexcept {
-    gsms_cluster_result_free(const_cast<gsms_cluster_result *>(r_));
-    r_ = nullptr;
+  /// The first GSI set of the variant's schema, else the first one; nullopt when there is none.
+  std::optional<GsiSet> gsi_set_for(const Variant &variant) const {
+    std::vector<GsiSet> sets = gsi_sets();
+    for (GsiSet &s : sets) {
+      if (s.schema_id == variant.schema_id) return std::move(s);
+    }
+    if (sets.empty()) return std::nullopt;
+    return std::move(sets.front());
   }
 };
+using VariantsResult = Owned<VariantsResultView>;
 
-inline ClusterResult ClusterResultView::clone() const { return ClusterResult(gsms_cluster_result_clone(r_)); }
+/// One region's QoS beacon.
+struct QosServer {
+  std::string fqdn;                   ///< a name, an address or host:port
+  std::string secure_device_address;  ///< base64; "" when absent
+  std::string target_location;        ///< the region's name: what allocations take as location
+};
+
+/// The QoS servers answer: one beacon per region.
+class QosServersResultView
+    : public detail::ResultViewBase<QosServersResultView, gsms_qos_servers_result, gsms_qos_servers_result_free,
+                                    gsms_qos_servers_result_clone, gsms_qos_servers_result_info,
+                                    gsms_operation_take_qos_servers_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
+
+  size_t size() const noexcept { return gsms_qos_servers_result_count(r_); }
+  std::vector<QosServer> servers() const {
+    std::vector<QosServer> out;
+    const size_t n = size();
+    for (size_t i = 0; i < n; ++i) {
+      const char *fqdn = nullptr, *sda = nullptr, *location = nullptr;
+      if (gsms_qos_servers_result_server(r_, i, &fqdn, &sda, &location) == GSMS_OK) {
+        out.push_back(QosServer{detail::str(fqdn), detail::str(sda), detail::str(location)});
+      }
+    }
+    return out;
+  }
+};
+using QosServersResult = Owned<QosServersResultView>;
+
+/// One region's measured latency.
+struct QosRegion {
+  std::string name;
+  uint32_t latency_us;  ///< UINT32_MAX when no reply came (see message)
+  uint32_t sent;
+  uint32_t received;
+  std::string message;  ///< why there is no latency; "" when there is one
+  std::string address;  ///< where it was measured
+  bool has_latency() const noexcept { return latency_us != UINT32_MAX; }
+  double latency_ms() const noexcept { return latency_us / 1000.0; }
+};
+
+/// A QoS measurement: every region, best first.
+class QosResultView
+    : public detail::ResultViewBase<QosResultView, gsms_qos_result, gsms_qos_result_free, gsms_qos_result_clone,
+                                    gsms_qos_result_info, gsms_operation_take_qos_result> {
+ public:
+  using ResultViewBase::ResultViewBase;
+
+  std::vector<QosRegion> regions() const {
+    std::vector<QosRegion> out;
+    const size_t n = gsms_qos_result_region_count(r_);
+    for (size_t i = 0; i < n; ++i) {
+      const char *name = nullptr;
+      uint32_t latency = UINT32_MAX, sent = 0, received = 0;
+      if (gsms_qos_result_region(r_, i, &name, &latency, &sent, &received) == GSMS_OK) {
+        out.push_back(QosRegion{detail::str(name), latency, sent, received,
+                                detail::str(gsms_qos_result_region_message(r_, i)),
+                                detail::str(gsms_qos_result_region_address(r_, i))});
+      }
+    }
+    return out;
+  }
+  /// The region with the lowest latency (what to pass as location); "" when none answered.
+  std::string best_region() const { return detail::str(gsms_qos_result_best_region(r_)); }
+};
+using QosResult = Owned<QosResultView>;
 
 /// Why a call failed.
 struct Error {
@@ -229,33 +523,36 @@ struct Error {
   uint32_t attempts = 0;        ///< HTTP requests made
   uint32_t retry_after_ms = 0;  ///< last Retry-After seen
 
-  /// From a failed call that returned `status` on this thread, with its result `r` (may be NULL).
-  /// Must be built right after the call: it may read gsms_last_error_message().
-  static Error from_call(gsms_status status, const gsms_cluster_result *r) {
+  /// From a failed call that returned `status` on this thread, with the call info of its result
+  /// (may be NULL). Must be built right after the call: it may read gsms_last_error_message().
+  static Error from_call_info(gsms_status status, const gsms_call_info *info) {
     // Read the thread's last error first: any later gsms call may replace it.
-    std::string last = r ? std::string() : detail::str(gsms_last_error_message());
-    Error e = details(status, r);
-    if (e.message.empty()) e.message = r ? detail::str(gsms_last_error_message()) : std::move(last);
+    std::string last = info ? std::string() : detail::str(gsms_last_error_message());
+    Error e = from_result_info(status, info);
+    if (e.message.empty()) e.message = info ? detail::str(gsms_last_error_message()) : std::move(last);
     return e;
   }
-  /// From a completion (status, result); never reads the thread's last error.
-  static Error from_result(gsms_status status, const gsms_cluster_result *r) { return details(status, r); }
-
- private:
-  static Error details(gsms_status status, const gsms_cluster_result *r) {
+  /// From a completion (status, call info of its result); never reads the thread's last error.
+  static Error from_result_info(gsms_status status, const gsms_call_info *info) {
     Error e;
     e.status = static_cast<Status>(status);
-    if (r) {
-      e.http_status = gsms_cluster_result_http_status(r);
-      e.correlation_id = detail::str(gsms_cluster_result_correlation_id(r));
-      e.message = detail::str(gsms_cluster_result_error_message(r));
-      e.attempts = gsms_cluster_result_attempts(r);
-      e.retry_after_ms = gsms_cluster_result_retry_after_ms(r);
+    if (info) {
+      e.http_status = gsms_call_info_http_status(info);
+      e.correlation_id = detail::str(gsms_call_info_correlation_id(info));
+      e.message = detail::str(gsms_call_info_error_message(info));
+      e.attempts = gsms_call_info_attempts(info);
+      e.retry_after_ms = gsms_call_info_retry_after_ms(info);
     }
     return e;
   }
-
- public:
+  /// As from_call_info, from a cluster result (may be NULL).
+  static Error from_call(gsms_status status, const gsms_cluster_result *r) {
+    return from_call_info(status, r ? gsms_cluster_result_info(r) : nullptr);
+  }
+  /// As from_result_info, from a cluster result (may be NULL).
+  static Error from_result(gsms_status status, const gsms_cluster_result *r) {
+    return from_result_info(status, r ? gsms_cluster_result_info(r) : nullptr);
+  }
 
   /// "GSMS_ERR_HTTP_STATUS (HTTP 404, correlation id ...): message"
   std::string describe() const {
@@ -329,17 +626,34 @@ class [[nodiscard]] Result<void> {
   std::optional<Error> error_;
 };
 
+
 namespace detail {
 inline Result<void> check(gsms_status s) {
   if (s == GSMS_OK) return Result<void>();
-  return Error::from_call(s, nullptr);
+  return Error::from_call_info(s, nullptr);
+}
+
+/// The outcome of a blocking call: the owned result, or the error it carries.
+template <typename View>
+Result<Owned<View>> blocking(gsms_status s, typename View::raw_type *r) {
+  if (s == GSMS_OK) return Owned<View>(r);
+  Owned<View> owned(r);  // frees the error details once read
+  return Error::from_call_info(s, r ? View::info_raw(r) : nullptr);
 }
 
 /// The completion of an async call, as a Result holding an owned copy of the borrowed result.
-inline Result<ClusterResult> completion(gsms_status status, const gsms_cluster_result *r) {
-  if (status == GSMS_OK) return ClusterResult(gsms_cluster_result_clone(r));
-  return Error::from_result(status, r);
+template <typename View>
+Result<Owned<View>> completion(gsms_status status, const typename View::raw_type *r) {
+  if (status == GSMS_OK) return Owned<View>(View::clone_raw(r));
+  return Error::from_result_info(status, r ? View::info_raw(r) : nullptr);
 }
+
+/// Polling without a copy (out_result = NULL): what Operation::done() asks.
+template <typename View>
+gsms_status peek(gsms_operation *op) noexcept {
+  return View::take_raw(op, nullptr);
+}
+using PeekFn = gsms_status (*)(gsms_operation *) noexcept;
 
 /// Log and token-provider callables, found by id. A library thread stuck in a request can still
 /// log after gsms_client_free has returned: it must then find nothing rather than a freed
@@ -408,8 +722,11 @@ gsms_status token_trampoline(void *user_data, uint32_t force_refresh, gsms_token
   return gsms_token_sink_set(sink, token->c_str());
 }
 
+
+/// A progress callable that is not there (the C call gets a NULL on_progress).
 struct NoProgress {
-  void operator()(ClusterResultView) const noexcept {}
+  template <typename V>
+  void operator()(V) const noexcept {}
 };
 
 /// Heap state of one async call: freed by the completion trampoline, exactly once.
@@ -419,15 +736,15 @@ struct AsyncState {
   D done;
 };
 
-template <typename P, typename D>
-void progress_trampoline(void *user_data, const gsms_cluster_result *queued) {
-  static_cast<AsyncState<P, D> *>(user_data)->progress(ClusterResultView(queued));
+template <typename View, typename P, typename D>
+void progress_trampoline(void *user_data, const typename View::raw_type *queued) {
+  static_cast<AsyncState<P, D> *>(user_data)->progress(View(queued));
 }
 
-template <typename P, typename D>
-void done_trampoline(void *user_data, gsms_status status, const gsms_cluster_result *result) {
+template <typename View, typename P, typename D>
+void done_trampoline(void *user_data, gsms_status status, const typename View::raw_type *result) {
   std::unique_ptr<AsyncState<P, D>> state(static_cast<AsyncState<P, D> *>(user_data));
-  state->done(completion(status, result));
+  state->done(completion<View>(status, result));
 }
 }  // namespace detail
 
@@ -559,16 +876,152 @@ class ClusterRequest {
   gsms_cluster_request *raw_;
 };
 
+namespace detail {
+/// A move-only owner of a builder handle freed with `Free`.
+template <typename Raw, void (*Free)(Raw *)>
+class Builder {
+ public:
+  explicit Builder(Raw *owned) noexcept : raw_(owned) {}
+  ~Builder() { Free(raw_); }
+  Builder(Builder &&o) noexcept : raw_(std::exchange(o.raw_, nullptr)) {}
+  Builder &operator=(Builder &&o) noexcept {
+    if (this != &o) {
+      Free(raw_);
+      raw_ = std::exchange(o.raw_, nullptr);
+    }
+    return *this;
+  }
+  Builder(const Builder &) = delete;
+  Builder &operator=(const Builder &) = delete;
+
+  /// The C handle (NULL only after out-of-memory or a move); still owned by this object.
+  Raw *raw() const noexcept { return raw_; }
+  /// Gives up ownership: the caller frees the handle.
+  Raw *release() noexcept { return std::exchange(raw_, nullptr); }
+
+ protected:
+  Raw *raw_;
+};
+}  // namespace detail
+
+/// An inline cluster (allocation without MPSD) for a ticket (builder; one thread at a time). Every
+/// string and max_allowed_players are required. Calls copy it.
+class InlineClusterRequest
+    : public detail::Builder<gsms_inline_cluster_request, gsms_inline_cluster_request_free> {
+ public:
+  explicit InlineClusterRequest(uint32_t title_id) noexcept : Builder(gsms_inline_cluster_request_new(title_id)) {}
+
+  Result<void> service_config_id(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_service_config_id(raw_, v.c_str()));
+  }
+  Result<void> sandbox_id(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_sandbox_id(raw_, v.c_str()));
+  }
+  /// The same for every member of the group; follow it with Client::get_ticket_status.
+  Result<void> ticket_id(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_ticket_id(raw_, v.c_str()));
+  }
+  Result<void> gsi_set_id(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_gsi_set_id(raw_, v.c_str()));
+  }
+  Result<void> game_variant_id(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_game_variant_id(raw_, v.c_str()));
+  }
+  /// The region's name, normally QosResultView::best_region().
+  Result<void> location(const std::string &v) {
+    return detail::check(gsms_inline_cluster_request_set_location(raw_, v.c_str()));
+  }
+  /// At least 1.
+  Result<void> max_allowed_players(uint32_t n) {
+    return detail::check(gsms_inline_cluster_request_set_max_allowed_players(raw_, n));
+  }
+  Result<void> abort_if_queued(bool abort) {
+    return detail::check(gsms_inline_cluster_request_set_abort_if_queued(raw_, abort ? 1u : 0u));
+  }
+};
+
+/// Which game variants and GSI sets to list (builder). Everything is optional.
+class VariantsRequest : public detail::Builder<gsms_variants_request, gsms_variants_request_free> {
+ public:
+  explicit VariantsRequest(uint32_t title_id) noexcept : Builder(gsms_variants_request_new(title_id)) {}
+
+  /// Default "en-us".
+  Result<void> locale(const std::string &v) { return detail::check(gsms_variants_request_set_locale(raw_, v.c_str())); }
+  /// 0 (default): no limit.
+  Result<void> max_allowed_players(uint32_t n) {
+    return detail::check(gsms_variants_request_set_max_allowed_players(raw_, n));
+  }
+  /// 0 (default): all.
+  Result<void> max_variants(uint32_t n) { return detail::check(gsms_variants_request_set_max_variants(raw_, n)); }
+  Result<void> publisher_only(bool only) {
+    return detail::check(gsms_variants_request_set_publisher_only(raw_, only ? 1u : 0u));
+  }
+  Result<void> add_tag(const std::string &name, const std::string &value) {
+    return detail::check(gsms_variants_request_add_tag(raw_, name.c_str(), value.c_str()));
+  }
+};
+
+/// A session host (GSDK-era allocation; builder). session_id, cloud_game_id and one location are required.
+class SessionHostRequest : public detail::Builder<gsms_session_host_request, gsms_session_host_request_free> {
+ public:
+  explicit SessionHostRequest(uint32_t title_id) noexcept : Builder(gsms_session_host_request_new(title_id)) {}
+
+  /// A GUID the caller chooses; the same id follows the allocation (Client::get_allocation_status).
+  Result<void> session_id(const std::string &v) {
+    return detail::check(gsms_session_host_request_set_session_id(raw_, v.c_str()));
+  }
+  /// The GSI set id.
+  Result<void> cloud_game_id(const std::string &v) {
+    return detail::check(gsms_session_host_request_set_cloud_game_id(raw_, v.c_str()));
+  }
+  /// Appends a region name (in order of preference).
+  Result<void> add_location(const std::string &v) {
+    return detail::check(gsms_session_host_request_add_location(raw_, v.c_str()));
+  }
+  /// Opaque, at most 32 KiB.
+  Result<void> session_cookie(const std::string &v) {
+    return detail::check(gsms_session_host_request_set_session_cookie(raw_, v.c_str()));
+  }
+  Result<void> game_mode_id(const std::string &v) {
+    return detail::check(gsms_session_host_request_set_game_mode_id(raw_, v.c_str()));
+  }
+  Result<void> sandbox_id(const std::string &v) {
+    return detail::check(gsms_session_host_request_set_sandbox_id(raw_, v.c_str()));
+  }
+};
+
+/// What to measure and how (builder). Defaults: 10 probes per region, 4 in flight, 250 ms timeout.
+class QosProbe : public detail::Builder<gsms_qos_probe, gsms_qos_probe_free> {
+ public:
+  QosProbe() noexcept : Builder(gsms_qos_probe_new()) {}
+
+  /// A region by hand: its name, its beacon's host and UDP port (0 = 3075).
+  Result<void> add_target(const std::string &region, const std::string &host, uint32_t port = 0) {
+    return detail::check(gsms_qos_probe_add_target(raw_, region.c_str(), host.c_str(), port));
+  }
+  /// Every server of a QoS servers answer (all or nothing).
+  Result<void> add_servers(const QosServersResultView &servers) {
+    return detail::check(gsms_qos_probe_add_servers(raw_, servers.raw()));
+  }
+  Result<void> options(uint32_t probes_per_region, uint32_t parallelism, uint32_t timeout_ms) {
+    return detail::check(gsms_qos_probe_set_options(raw_, probes_per_region, parallelism, timeout_ms));
+  }
+  size_t target_count() const noexcept { return gsms_qos_probe_target_count(raw_); }
+};
+
 /// A handle on an async call. Destroying it releases the handle only: it does not cancel.
 class Operation {
  public:
-  explicit Operation(gsms_operation *owned) noexcept : raw_(owned) {}
+  /// Adopts `owned`; `peek` says how to ask whether it is done (its result type's take, with NULL).
+  explicit Operation(gsms_operation *owned, detail::PeekFn peek = &detail::peek<ClusterResultView>) noexcept
+      : raw_(owned), peek_(peek) {}
   ~Operation() { gsms_operation_free(raw_); }
-  Operation(Operation &&o) noexcept : raw_(std::exchange(o.raw_, nullptr)) {}
+  Operation(Operation &&o) noexcept : raw_(std::exchange(o.raw_, nullptr)), peek_(o.peek_) {}
   Operation &operator=(Operation &&o) noexcept {
     if (this != &o) {
       gsms_operation_free(raw_);
       raw_ = std::exchange(o.raw_, nullptr);
+      peek_ = o.peek_;
     }
     return *this;
   }
@@ -582,37 +1035,47 @@ class Operation {
   /// the operation has completed.
   Result<void> cancel() { return detail::check(gsms_operation_cancel(raw_)); }
 
-  /// Polling instead of callbacks: an error with Status::Pending while the call runs; then its
-  /// outcome (may be asked again: same outcome, new copy).
-  Result<ClusterResult> take_result() const {
-    gsms_cluster_result *r = nullptr;
-    const gsms_status s = gsms_operation_take_result(raw_, &r);
+  /// Polling instead of callbacks, for a clusters or inline clusters call: an error with
+  /// Status::Pending while the call runs; then its outcome (may be asked again: same outcome,
+  /// new copy).
+  Result<ClusterResult> take_result() const { return take<ClusterResult>(); }
+
+  /// As take_result, for any result type: take<gsms::TicketResult>(), take<gsms::QosResult>(), ...
+  /// The wrong type for the operation is Status::InvalidArgument.
+  template <typename T>
+  Result<T> take() const {
+    typename T::raw_type *r = nullptr;
+    const gsms_status s = T::take_raw(raw_, &r);
     if (s == GSMS_PENDING) {
       Error e;
       e.status = Status::Pending;
       e.message = "the operation is still running";
       return e;
     }
-    if (s == GSMS_OK) return ClusterResult(r);
-    ClusterResult owned(r);  // frees the copy once the details are read
-    return Error::from_call(s, r);
+    return detail::blocking<typename T::view_type>(s, r);
   }
-  /// True once take_result() would return the outcome.
-  bool done() const noexcept { return gsms_operation_take_result(raw_, nullptr) != GSMS_PENDING; }
+  /// True once the call has finished: copies nothing, so it may be asked every frame.
+  bool done() const noexcept { return peek_(raw_) != GSMS_PENDING; }
 
  private:
   gsms_operation *raw_;
+  detail::PeekFn peek_;
 };
 
 /// A connection to the service. Destroying it runs every outstanding completion on this thread
 /// (unfinished ones with Status::Shutdown) before returning; no callback runs afterwards.
+///
+/// Every call comes three ways: blocking (`create_cluster`, `get_variants`, ...: never on a frame
+/// thread), async with callables (`*_async`: `done(gsms::Result<R>)` exactly once, later, if and
+/// only if the start returned ok; `progress(View)` for each Queued answer of a following call),
+/// and callback-free (`start_*`: ask Operation::take<R>() or done() each frame).
 class Client {
  public:
   /// Creates a client from `cfg` (which may be destroyed afterwards).
   static Result<Client> create(const Config &cfg) {
     gsms_client *c = nullptr;
     const gsms_status s = gsms_client_new(cfg.raw_, &c);
-    if (s != GSMS_OK) return Error::from_call(s, nullptr);
+    if (s != GSMS_OK) return Error::from_call_info(s, nullptr);
     Client client(c);
     client.log_ = cfg.log_;
     client.token_ = cfg.token_;
@@ -648,80 +1111,290 @@ class Client {
   }
   Result<void> warmup() { return detail::check(gsms_client_warmup(raw_)); }
 
+  // --- clusters (MPSD) ---
+
   /// One POST, blocking: never on a frame thread. Ok whatever the fulfillment state.
   Result<ClusterResult> create_cluster(const ClusterRequest &req) {
     gsms_cluster_result *r = nullptr;
-    const gsms_status s = gsms_client_create_cluster(raw_, req.raw(), &r);
-    return blocking_outcome(s, r);
+    const gsms_status s = gsms_client_create_cluster(raw_, req.raw(), &r);  // before reading r: argument order is unspecified
+    return detail::blocking<ClusterResultView>(s, r);
   }
   /// POST and poll while Queued, blocking: never on a frame thread. 0 = no deadline.
   Result<ClusterResult> allocate_cluster(const ClusterRequest &req, uint32_t deadline_ms = 0) {
     gsms_cluster_result *r = nullptr;
     const gsms_status s = gsms_client_allocate_cluster(raw_, req.raw(), deadline_ms, &r);
-    return blocking_outcome(s, r);
+    return detail::blocking<ClusterResultView>(s, r);
   }
 
   /// Starts one POST. `done(gsms::Result<gsms::ClusterResult>)` is called exactly once, later,
   /// if (and only if) this returns ok.
   template <typename D>
   Result<Operation> create_cluster_async(const ClusterRequest &req, D &&done) {
-    return start<detail::NoProgress>(false, req, 0, detail::NoProgress{}, std::forward<D>(done));
+    return start_async<ClusterResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_create_cluster_async(raw_, req.raw(), on_done, ud, op);
+        });
   }
 
   /// Starts an allocation (POST, then poll while Queued). `progress(gsms::ClusterResultView)`
   /// runs for each Queued answer (the view is valid only during the call); `done` as above.
   template <typename P, typename D>
   Result<Operation> allocate_cluster_async(const ClusterRequest &req, uint32_t deadline_ms, P &&progress, D &&done) {
-    return start<std::decay_t<P>>(true, req, deadline_ms, std::forward<P>(progress), std::forward<D>(done));
+    return start_async<ClusterResultView, std::decay_t<P>>(
+        std::forward<P>(progress), std::forward<D>(done), [&](auto on_progress, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_allocate_cluster_async(raw_, req.raw(), deadline_ms, on_progress, on_done, ud, op);
+        });
   }
   template <typename D>
   Result<Operation> allocate_cluster_async(const ClusterRequest &req, uint32_t deadline_ms, D &&done) {
-    return start<detail::NoProgress>(true, req, deadline_ms, detail::NoProgress{}, std::forward<D>(done));
+    return allocate_cluster_async(req, deadline_ms, detail::NoProgress{}, std::forward<D>(done));
   }
 
   /// Callback-free starts: ask Operation::take_result() each frame.
   Result<Operation> start_create_cluster(const ClusterRequest &req) {
-    gsms_operation *op = nullptr;
-    const gsms_status s = gsms_client_create_cluster_async(raw_, req.raw(), nullptr, nullptr, &op);
-    if (s != GSMS_OK) return Error::from_call(s, nullptr);
-    return Operation(op);
+    return start_polled<ClusterResultView>(
+        [&](gsms_operation **op) { return gsms_client_create_cluster_async(raw_, req.raw(), nullptr, nullptr, op); });
   }
   Result<Operation> start_allocate_cluster(const ClusterRequest &req, uint32_t deadline_ms = 0) {
-    gsms_operation *op = nullptr;
-    const gsms_status s =
-        gsms_client_allocate_cluster_async(raw_, req.raw(), deadline_ms, nullptr, nullptr, nullptr, &op);
-    if (s != GSMS_OK) return Error::from_call(s, nullptr);
-    return Operation(op);
+    return start_polled<ClusterResultView>([&](gsms_operation **op) {
+      return gsms_client_allocate_cluster_async(raw_, req.raw(), deadline_ms, nullptr, nullptr, nullptr, op);
+    });
+  }
+
+  // --- inline clusters (no MPSD; results are ClusterResult, Active reads as Fulfilled) ---
+
+  /// One POST /inlineclusters, blocking. Ok whatever the fulfillment state.
+  Result<ClusterResult> create_inline_cluster(const InlineClusterRequest &req) {
+    gsms_cluster_result *r = nullptr;
+    const gsms_status s = gsms_client_create_inline_cluster(raw_, req.raw(), &r);
+    return detail::blocking<ClusterResultView>(s, r);
+  }
+  /// POST, then follow the ticket while Queued until Active (Fulfilled), Aborted (ok, state
+  /// Aborted) or Error (Status::AllocationFailed); blocking. 0 = no deadline.
+  Result<ClusterResult> allocate_inline_cluster(const InlineClusterRequest &req, uint32_t deadline_ms = 0) {
+    gsms_cluster_result *r = nullptr;
+    const gsms_status s = gsms_client_allocate_inline_cluster(raw_, req.raw(), deadline_ms, &r);
+    return detail::blocking<ClusterResultView>(s, r);
+  }
+  template <typename D>
+  Result<Operation> create_inline_cluster_async(const InlineClusterRequest &req, D &&done) {
+    return start_async<ClusterResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_create_inline_cluster_async(raw_, req.raw(), on_done, ud, op);
+        });
+  }
+  /// `progress(gsms::ClusterResultView)` sees each Queued answer (the POST's or a ticket status).
+  template <typename P, typename D>
+  Result<Operation> allocate_inline_cluster_async(const InlineClusterRequest &req, uint32_t deadline_ms, P &&progress,
+                                                  D &&done) {
+    return start_async<ClusterResultView, std::decay_t<P>>(
+        std::forward<P>(progress), std::forward<D>(done), [&](auto on_progress, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_allocate_inline_cluster_async(raw_, req.raw(), deadline_ms, on_progress, on_done, ud, op);
+        });
+  }
+  template <typename D>
+  Result<Operation> allocate_inline_cluster_async(const InlineClusterRequest &req, uint32_t deadline_ms, D &&done) {
+    return allocate_inline_cluster_async(req, deadline_ms, detail::NoProgress{}, std::forward<D>(done));
+  }
+  Result<Operation> start_create_inline_cluster(const InlineClusterRequest &req) {
+    return start_polled<ClusterResultView>([&](gsms_operation **op) {
+      return gsms_client_create_inline_cluster_async(raw_, req.raw(), nullptr, nullptr, op);
+    });
+  }
+  Result<Operation> start_allocate_inline_cluster(const InlineClusterRequest &req, uint32_t deadline_ms = 0) {
+    return start_polled<ClusterResultView>([&](gsms_operation **op) {
+      return gsms_client_allocate_inline_cluster_async(raw_, req.raw(), deadline_ms, nullptr, nullptr, nullptr, op);
+    });
+  }
+
+  // --- ticket status ---
+
+  /// One GET of a ticket's status, blocking.
+  Result<TicketResult> get_ticket_status(uint32_t title_id, const std::string &ticket_id) {
+    gsms_ticket_result *r = nullptr;
+    const gsms_status s = gsms_client_get_ticket_status(raw_, title_id, ticket_id.c_str(), &r);
+    return detail::blocking<TicketResultView>(s, r);
+  }
+  /// `done(gsms::Result<gsms::TicketResult>)`.
+  template <typename D>
+  Result<Operation> get_ticket_status_async(uint32_t title_id, const std::string &ticket_id, D &&done) {
+    return start_async<TicketResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_get_ticket_status_async(raw_, title_id, ticket_id.c_str(), on_done, ud, op);
+        });
+  }
+  /// Callback-free: Operation::take<gsms::TicketResult>().
+  Result<Operation> start_get_ticket_status(uint32_t title_id, const std::string &ticket_id) {
+    return start_polled<TicketResultView>([&](gsms_operation **op) {
+      return gsms_client_get_ticket_status_async(raw_, title_id, ticket_id.c_str(), nullptr, nullptr, op);
+    });
+  }
+
+  // --- variants (discovery host) ---
+
+  /// One POST /variants, blocking.
+  Result<VariantsResult> get_variants(const VariantsRequest &req) {
+    gsms_variants_result *r = nullptr;
+    const gsms_status s = gsms_client_get_variants(raw_, req.raw(), &r);
+    return detail::blocking<VariantsResultView>(s, r);
+  }
+  /// `done(gsms::Result<gsms::VariantsResult>)`.
+  template <typename D>
+  Result<Operation> get_variants_async(const VariantsRequest &req, D &&done) {
+    return start_async<VariantsResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_get_variants_async(raw_, req.raw(), on_done, ud, op);
+        });
+  }
+  /// Callback-free: Operation::take<gsms::VariantsResult>().
+  Result<Operation> start_get_variants(const VariantsRequest &req) {
+    return start_polled<VariantsResultView>(
+        [&](gsms_operation **op) { return gsms_client_get_variants_async(raw_, req.raw(), nullptr, nullptr, op); });
+  }
+
+  // --- QoS servers (discovery host) and QoS measurement (UDP) ---
+
+  /// One GET, blocking: /xplatqosservers (cross_platform, the default) or /qosservers.
+  Result<QosServersResult> get_qos_servers(bool cross_platform = true) {
+    gsms_qos_servers_result *r = nullptr;
+    const gsms_status s = gsms_client_get_qos_servers(raw_, cross_platform ? 1u : 0u, &r);
+    return detail::blocking<QosServersResultView>(s, r);
+  }
+  /// `done(gsms::Result<gsms::QosServersResult>)`.
+  template <typename D>
+  Result<Operation> get_qos_servers_async(bool cross_platform, D &&done) {
+    return start_async<QosServersResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_get_qos_servers_async(raw_, cross_platform ? 1u : 0u, on_done, ud, op);
+        });
+  }
+  /// Callback-free: Operation::take<gsms::QosServersResult>().
+  Result<Operation> start_get_qos_servers(bool cross_platform = true) {
+    return start_polled<QosServersResultView>([&](gsms_operation **op) {
+      return gsms_client_get_qos_servers_async(raw_, cross_platform ? 1u : 0u, nullptr, nullptr, op);
+    });
+  }
+
+  /// Measures latency to every region of the probe, blocking (about regions x probes x round trip
+  /// / parallelism: never on a frame thread). Ok even when some regions did not answer.
+  Result<QosResult> measure_qos(const QosProbe &probe) {
+    gsms_qos_result *r = nullptr;
+    const gsms_status s = gsms_client_measure_qos(raw_, probe.raw(), &r);
+    return detail::blocking<QosResultView>(s, r);
+  }
+  /// On a library thread (name resolution included); cancel stops the probing.
+  /// `done(gsms::Result<gsms::QosResult>)`.
+  template <typename D>
+  Result<Operation> measure_qos_async(const QosProbe &probe, D &&done) {
+    return start_async<QosResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_measure_qos_async(raw_, probe.raw(), on_done, ud, op);
+        });
+  }
+  /// Callback-free: Operation::take<gsms::QosResult>().
+  Result<Operation> start_measure_qos(const QosProbe &probe) {
+    return start_polled<QosResultView>(
+        [&](gsms_operation **op) { return gsms_client_measure_qos_async(raw_, probe.raw(), nullptr, nullptr, op); });
+  }
+
+  // --- session hosts and allocation status ---
+
+  /// One POST /sessionhosts, blocking. Ok whatever the state.
+  Result<SessionHostResult> create_session_host(const SessionHostRequest &req) {
+    gsms_session_host_result *r = nullptr;
+    const gsms_status s = gsms_client_create_session_host(raw_, req.raw(), &r);
+    return detail::blocking<SessionHostResultView>(s, r);
+  }
+  /// POST, then follow the allocation status until Fulfilled or Aborted; blocking. 0 = no deadline.
+  Result<SessionHostResult> allocate_session_host(const SessionHostRequest &req, uint32_t deadline_ms = 0) {
+    gsms_session_host_result *r = nullptr;
+    const gsms_status s = gsms_client_allocate_session_host(raw_, req.raw(), deadline_ms, &r);
+    return detail::blocking<SessionHostResultView>(s, r);
+  }
+  /// One GET of a session's allocation status, blocking.
+  Result<SessionHostResult> get_allocation_status(uint32_t title_id, const std::string &session_id) {
+    gsms_session_host_result *r = nullptr;
+    const gsms_status s = gsms_client_get_allocation_status(raw_, title_id, session_id.c_str(), &r);
+    return detail::blocking<SessionHostResultView>(s, r);
+  }
+  /// `done(gsms::Result<gsms::SessionHostResult>)`.
+  template <typename D>
+  Result<Operation> create_session_host_async(const SessionHostRequest &req, D &&done) {
+    return start_async<SessionHostResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_create_session_host_async(raw_, req.raw(), on_done, ud, op);
+        });
+  }
+  /// `progress(gsms::SessionHostResultView)` for each Queued answer; `done` as above.
+  template <typename P, typename D>
+  Result<Operation> allocate_session_host_async(const SessionHostRequest &req, uint32_t deadline_ms, P &&progress,
+                                                D &&done) {
+    return start_async<SessionHostResultView, std::decay_t<P>>(
+        std::forward<P>(progress), std::forward<D>(done), [&](auto on_progress, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_allocate_session_host_async(raw_, req.raw(), deadline_ms, on_progress, on_done, ud, op);
+        });
+  }
+  template <typename D>
+  Result<Operation> allocate_session_host_async(const SessionHostRequest &req, uint32_t deadline_ms, D &&done) {
+    return allocate_session_host_async(req, deadline_ms, detail::NoProgress{}, std::forward<D>(done));
+  }
+  template <typename D>
+  Result<Operation> get_allocation_status_async(uint32_t title_id, const std::string &session_id, D &&done) {
+    return start_async<SessionHostResultView, detail::NoProgress>(
+        detail::NoProgress{}, std::forward<D>(done), [&](auto, auto on_done, void *ud, gsms_operation **op) {
+          return gsms_client_get_allocation_status_async(raw_, title_id, session_id.c_str(), on_done, ud, op);
+        });
+  }
+  /// Callback-free: Operation::take<gsms::SessionHostResult>().
+  Result<Operation> start_create_session_host(const SessionHostRequest &req) {
+    return start_polled<SessionHostResultView>([&](gsms_operation **op) {
+      return gsms_client_create_session_host_async(raw_, req.raw(), nullptr, nullptr, op);
+    });
+  }
+  Result<Operation> start_allocate_session_host(const SessionHostRequest &req, uint32_t deadline_ms = 0) {
+    return start_polled<SessionHostResultView>([&](gsms_operation **op) {
+      return gsms_client_allocate_session_host_async(raw_, req.raw(), deadline_ms, nullptr, nullptr, nullptr, op);
+    });
+  }
+  Result<Operation> start_get_allocation_status(uint32_t title_id, const std::string &session_id) {
+    return start_polled<SessionHostResultView>([&](gsms_operation **op) {
+      return gsms_client_get_allocation_status_async(raw_, title_id, session_id.c_str(), nullptr, nullptr, op);
+    });
   }
 
  private:
-  static Result<ClusterResult> blocking_outcome(gsms_status s, gsms_cluster_result *r) {
-    if (s == GSMS_OK) return ClusterResult(r);
-    ClusterResult owned(r);  // frees the error details once read
-    return Error::from_call(s, r);
-  }
-
-  template <typename P, typename PArg, typename D>
-  Result<Operation> start(bool allocate, const ClusterRequest &req, uint32_t deadline_ms, PArg &&progress, D &&done) {
+  /// Starts an async call: `call(on_progress, on_done, user_data, &op)` makes the C call. The
+  /// callables' heap state is freed exactly once: by the completion trampoline, or here when the
+  /// start fails (on_done never comes).
+  template <typename View, typename P, typename PArg, typename D, typename Call>
+  static Result<Operation> start_async(PArg &&progress, D &&done, Call &&call) {
     using Dn = std::decay_t<D>;
-    static_assert(std::is_invocable_v<Dn &, Result<ClusterResult>>,
-                  "completion callable: void(gsms::Result<gsms::ClusterResult>)");
-    static_assert(std::is_invocable_v<P &, ClusterResultView>, "progress callable: void(gsms::ClusterResultView)");
+    using Raw = typename View::raw_type;
+    static_assert(std::is_invocable_v<Dn &, Result<Owned<View>>>,
+                  "completion callable: void(gsms::Result<gsms::...Result>)");
+    static_assert(std::is_invocable_v<P &, View>, "progress callable: void(gsms::...ResultView)");
     using State = detail::AsyncState<P, Dn>;
     auto *state = new State{P(std::forward<PArg>(progress)), Dn(std::forward<D>(done))};
-    gsms_progress_callback on_progress =
-        std::is_same<P, detail::NoProgress>::value ? nullptr : &detail::progress_trampoline<P, Dn>;
+    void (*on_progress)(void *, const Raw *) =
+        std::is_same<P, detail::NoProgress>::value ? nullptr : &detail::progress_trampoline<View, P, Dn>;
+    void (*on_done)(void *, gsms_status, const Raw *) = &detail::done_trampoline<View, P, Dn>;
     gsms_operation *op = nullptr;
-    const gsms_status s =
-        allocate ? gsms_client_allocate_cluster_async(raw_, req.raw(), deadline_ms, on_progress,
-                                                      &detail::done_trampoline<P, Dn>, state, &op)
-                 : gsms_client_create_cluster_async(raw_, req.raw(), &detail::done_trampoline<P, Dn>, state, &op);
+    const gsms_status s = call(on_progress, on_done, static_cast<void *>(state), &op);
     if (s != GSMS_OK) {
-      Error e = Error::from_call(s, nullptr);
+      Error e = Error::from_call_info(s, nullptr);
       delete state;  // on_done will never be called
       return e;
     }
-    return Operation(op);
+    return Operation(op, &detail::peek<View>);
+  }
+
+  /// Starts an async call without callbacks (on_done NULL, out_op set).
+  template <typename View, typename Call>
+  static Result<Operation> start_polled(Call &&call) {
+    gsms_operation *op = nullptr;
+    const gsms_status s = call(&op);
+    if (s != GSMS_OK) return Error::from_call_info(s, nullptr);
+    return Operation(op, &detail::peek<View>);
   }
 
   void reset() noexcept {

@@ -41,6 +41,8 @@ namespace Gsms
         AuthProvider = 11,
         Internal = 12,
         Pending = 13,
+        /// <summary>The allocation ended in error (a ticket's status Error, or its server could not start).</summary>
+        AllocationFailed = 14,
     }
 
     /// <summary>Where an allocation stands (gsms_fulfillment_state).</summary>
@@ -71,6 +73,16 @@ namespace Gsms
         Trace = 5,
     }
 
+    /// <summary>Where a ticket's host stands (gsms_host_status). Note: Active, not Fulfilled.</summary>
+    public enum HostStatus : uint
+    {
+        Unknown = 0,
+        Active = 1,
+        Queued = 2,
+        Aborted = 3,
+        Error = 4,
+    }
+
     /// <summary>One port mapping of an allocated server.</summary>
     public struct PortMapping
     {
@@ -89,27 +101,66 @@ namespace Gsms
     }
 
     /// <summary>
-    /// What a call learnt: an immutable managed copy of a gsms_cluster_result (so it outlives the
-    /// callback that delivered it).
+    /// The exchange details every call's result carries (gsms_call_info): final status, last HTTP
+    /// status, attempts, correlation id, Retry-After, message and the last body.
     /// </summary>
-    public sealed class ClusterResult
+    public sealed class CallInfo
     {
         public GsmsStatus Status { get; private set; }
-        public FulfillmentState State { get; private set; }
-        public uint PollIntervalMs { get; private set; }
-        public string HostName { get; private set; }
-        public string Region { get; private set; }
-        public string SecureContext { get; private set; }
-        public IList<PortMapping> Ports { get; private set; }
+        /// <summary>Last HTTP status seen; 0 if none.</summary>
         public int HttpStatus { get; private set; }
+        /// <summary>HTTP requests made (retries and polls included; probes sent for a QoS measurement).</summary>
         public uint Attempts { get; private set; }
+        /// <summary>X-XblCorrelationId of the last response; quote it to support. "" if none.</summary>
         public string CorrelationId { get; private set; }
+        /// <summary>Last Retry-After seen, in ms; 0 if none.</summary>
         public uint RetryAfterMs { get; private set; }
+        /// <summary>Human-readable; "" on success.</summary>
         public string ErrorMessage { get; private set; }
+        /// <summary>The last response body as received (secrets redacted).</summary>
         public string RawJson { get; private set; }
+        /// <summary>The whole outcome in one line (gsms_call_info_describe), for logs.</summary>
+        public string Description { get; private set; }
 
-        public bool IsFulfilled { get { return State == FulfillmentState.Fulfilled; } }
-        public bool IsQueued { get { return State == FulfillmentState.Queued; } }
+        internal static readonly CallInfo None = new CallInfo
+        {
+            Status = GsmsStatus.Ok, CorrelationId = "", ErrorMessage = "", RawJson = "", Description = "",
+        };
+
+        /// <summary>Copies a borrowed gsms_call_info; None for NULL.</summary>
+        internal static CallInfo FromNative(IntPtr i)
+        {
+            if (i == IntPtr.Zero) return None;
+            return new CallInfo
+            {
+                Status = (GsmsStatus)GsmsNative.gsms_call_info_status(i),
+                HttpStatus = GsmsNative.gsms_call_info_http_status(i),
+                Attempts = GsmsNative.gsms_call_info_attempts(i),
+                CorrelationId = Utf8.Decode(GsmsNative.gsms_call_info_correlation_id(i)),
+                RetryAfterMs = GsmsNative.gsms_call_info_retry_after_ms(i),
+                ErrorMessage = Utf8.Decode(GsmsNative.gsms_call_info_error_message(i)),
+                RawJson = Utf8.Decode(GsmsNative.gsms_call_info_raw_json(i)),
+                Description = Utf8.Decode(GsmsNative.gsms_call_info_describe(i)),
+            };
+        }
+
+        public override string ToString() { return Description; }
+    }
+
+    /// <summary>What every result has: the exchange details. Results are immutable managed copies.</summary>
+    public abstract class GsmsResult
+    {
+        /// <summary>Status, HTTP status, attempts, correlation id, message, raw body.</summary>
+        public CallInfo Info { get; internal set; }
+    }
+
+    /// <summary>A result that names a server: where to connect and its port mappings.</summary>
+    public abstract class ServerResult : GsmsResult
+    {
+        public string HostName { get; internal set; }
+        public string Region { get; internal set; }
+        public string SecureContext { get; internal set; }
+        public IList<PortMapping> Ports { get; internal set; }
 
         /// <summary>The port mapping called <paramref name="name"/> (e.g. "GameData").</summary>
         public bool TryGetPort(string name, out PortMapping port)
@@ -126,27 +177,57 @@ namespace Gsms
             return false;
         }
 
-        /// <summary>Copies a native result (owned or borrowed); the pointer is not kept.</summary>
-        public static ClusterResult FromNative(IntPtr r)
+        internal delegate uint PortFn(IntPtr r, UIntPtr index, out IntPtr name, out uint internalPort, out uint externalPort);
+
+        /// <summary>Reads count port mappings with one of the gsms_*_result_port getters.</summary>
+        internal static IList<PortMapping> ReadPorts(IntPtr r, UIntPtr count, PortFn port)
         {
             var ports = new List<PortMapping>();
-            ulong n = GsmsNative.gsms_cluster_result_port_count(r).ToUInt64();
+            ulong n = count.ToUInt64();
             for (ulong i = 0; i < n; i++)
             {
                 IntPtr name;
                 uint internalPort, externalPort;
-                if (GsmsNative.gsms_cluster_result_port(r, new UIntPtr(i), out name, out internalPort, out externalPort) == 0)
+                if (port(r, new UIntPtr(i), out name, out internalPort, out externalPort) == 0)
                     ports.Add(new PortMapping(Utf8.Decode(name), internalPort, externalPort));
             }
+            return new ReadOnlyCollection<PortMapping>(ports);
+        }
+    }
+
+    /// <summary>
+    /// What a clusters or inline clusters call learnt: an immutable managed copy of a
+    /// gsms_cluster_result (so it outlives the callback that delivered it).
+    /// </summary>
+    public sealed class ClusterResult : ServerResult
+    {
+        public GsmsStatus Status { get; private set; }
+        public FulfillmentState State { get; private set; }
+        public uint PollIntervalMs { get; private set; }
+        public int HttpStatus { get; private set; }
+        public uint Attempts { get; private set; }
+        public string CorrelationId { get; private set; }
+        public uint RetryAfterMs { get; private set; }
+        public string ErrorMessage { get; private set; }
+        public string RawJson { get; private set; }
+
+        public bool IsFulfilled { get { return State == FulfillmentState.Fulfilled; } }
+        public bool IsQueued { get { return State == FulfillmentState.Queued; } }
+
+        /// <summary>Copies a native result (owned or borrowed); the pointer is not kept.</summary>
+        public static ClusterResult FromNative(IntPtr r)
+        {
             return new ClusterResult
             {
+                Info = CallInfo.FromNative(GsmsNative.gsms_cluster_result_info(r)),
                 Status = (GsmsStatus)GsmsNative.gsms_cluster_result_status(r),
                 State = (FulfillmentState)GsmsNative.gsms_cluster_result_fulfillment_state(r),
                 PollIntervalMs = GsmsNative.gsms_cluster_result_poll_interval_ms(r),
                 HostName = Utf8.Decode(GsmsNative.gsms_cluster_result_host_name(r)),
                 Region = Utf8.Decode(GsmsNative.gsms_cluster_result_region(r)),
                 SecureContext = Utf8.Decode(GsmsNative.gsms_cluster_result_secure_context(r)),
-                Ports = new ReadOnlyCollection<PortMapping>(ports),
+                Ports = ReadPorts(r, GsmsNative.gsms_cluster_result_port_count(r),
+                    (IntPtr p, UIntPtr i, out IntPtr n, out uint ip, out uint ep) => GsmsNative.gsms_cluster_result_port(p, i, out n, out ip, out ep)),
                 HttpStatus = GsmsNative.gsms_cluster_result_http_status(r),
                 Attempts = GsmsNative.gsms_cluster_result_attempts(r),
                 CorrelationId = Utf8.Decode(GsmsNative.gsms_cluster_result_correlation_id(r)),
@@ -170,19 +251,24 @@ namespace Gsms
         public int HttpStatus { get; private set; }
         /// <summary>X-XblCorrelationId of the last response; quote it to support. "" if none.</summary>
         public string CorrelationId { get; private set; }
-        /// <summary>What the library knew about the call (null when nothing was sent).</summary>
+        /// <summary>What the library knew about a clusters / inline clusters call (null otherwise, or when nothing was sent).</summary>
         public ClusterResult Result { get; private set; }
+        /// <summary>What the library knew about the call, whatever its kind (null when nothing was sent).</summary>
+        public GsmsResult Details { get; private set; }
+        /// <summary>The exchange details of <see cref="Details"/> (null when nothing was sent).</summary>
+        public CallInfo Info { get { return Details != null ? Details.Info : null; } }
 
         public GsmsException(GsmsStatus status, string message)
             : this(status, message, 0, "", null) { }
 
-        public GsmsException(GsmsStatus status, string message, int httpStatus, string correlationId, ClusterResult result)
+        public GsmsException(GsmsStatus status, string message, int httpStatus, string correlationId, GsmsResult details)
             : base(Describe(status, message, httpStatus, correlationId))
         {
             Status = status;
             HttpStatus = httpStatus;
             CorrelationId = correlationId ?? "";
-            Result = result;
+            Details = details;
+            Result = details as ClusterResult;
         }
 
         /// <summary>"GSMS_ERR_TIMEOUT", ...</summary>
@@ -203,19 +289,20 @@ namespace Gsms
         }
 
         /// <summary>From a failed call (reads this thread's last error when the result says nothing).</summary>
-        internal static GsmsException FromCall(uint status, ClusterResult result)
+        internal static GsmsException FromCall(uint status, GsmsResult result)
         {
-            string message = result != null ? result.ErrorMessage : "";
+            string message = result != null && result.Info != null ? result.Info.ErrorMessage : "";
             if (string.IsNullOrEmpty(message)) message = Utf8.Decode(GsmsNative.gsms_last_error_message());
             return FromResult(status, result, message);
         }
 
         /// <summary>From a completion: never reads the thread's last error.</summary>
-        internal static GsmsException FromResult(uint status, ClusterResult result, string message = null)
+        internal static GsmsException FromResult(uint status, GsmsResult result, string message = null)
         {
-            if (message == null) message = result != null ? result.ErrorMessage : "";
+            CallInfo info = result != null ? result.Info : null;
+            if (message == null) message = info != null ? info.ErrorMessage : "";
             return new GsmsException((GsmsStatus)status, message,
-                result != null ? result.HttpStatus : 0, result != null ? result.CorrelationId : "", result);
+                info != null ? info.HttpStatus : 0, info != null ? info.CorrelationId : "", result);
         }
 
         /// <summary>Throws for anything but GSMS_OK, with this thread's last error message.</summary>
@@ -316,7 +403,7 @@ namespace Gsms
     /// A connection to GSMS. Dispose it (on the thread that dispatches) to end: every unfinished
     /// call then completes with GsmsStatus.Shutdown before Dispose returns.
     /// </summary>
-    public sealed class GsmsClient : IDisposable
+    public sealed partial class GsmsClient : IDisposable
     {
         // Static trampolines, kept alive in static fields so the GC never collects the delegates
         // the library holds; [MonoPInvokeCallback] for IL2CPP / AOT.
@@ -324,6 +411,12 @@ namespace Gsms
         static readonly GsmsNative.ProgressCallback s_onProgress = OnProgress;
         static readonly GsmsNative.LogFn s_onLog = OnLog;
         static readonly GsmsNative.TokenProviderFn s_onToken = OnToken;
+        static readonly GsmsNative.TicketCallback s_onTicketDone = OnTicketDone;
+        static readonly GsmsNative.VariantsCallback s_onVariantsDone = OnVariantsDone;
+        static readonly GsmsNative.QosServersCallback s_onQosServersDone = OnQosServersDone;
+        static readonly GsmsNative.QosCallback s_onQosDone = OnQosDone;
+        static readonly GsmsNative.SessionHostCallback s_onSessionHostDone = OnSessionHostDone;
+        static readonly GsmsNative.SessionHostProgressCallback s_onSessionHostProgress = OnSessionHostProgress;
 
         // Client-level callbacks are found by id rather than GCHandle: a library thread stuck in a
         // request could still log after gsms_client_free returned, and must then find nothing.
@@ -422,7 +515,7 @@ namespace Gsms
             {
                 IntPtr r;
                 uint st = GsmsNative.gsms_client_create_cluster(handle, req, out r);
-                return BlockingOutcome(st, r);
+                return Blocking(ResultKind.Cluster, st, r);
             }
         }
 
@@ -433,7 +526,7 @@ namespace Gsms
             {
                 IntPtr r;
                 uint st = GsmsNative.gsms_client_allocate_cluster(handle, req, deadlineMs, out r);
-                return BlockingOutcome(st, r);
+                return Blocking(ResultKind.Cluster, st, r);
             }
         }
 
@@ -493,65 +586,109 @@ namespace Gsms
             return request.ToNative();
         }
 
-        static ClusterResult BlockingOutcome(uint status, IntPtr r)
+        /// <summary>The outcome of a blocking call: its owned result read (and freed), or the exception.</summary>
+        static T Blocking<T>(ResultKind<T> kind, uint status, IntPtr r) where T : GsmsResult
         {
-            using (var owned = new GsmsClusterResultHandle(r))
-            {
-                ClusterResult result = r != IntPtr.Zero ? ClusterResult.FromNative(r) : null;
-                if (status == 0) return result;
-                throw GsmsException.FromCall(status, result);
-            }
+            T result = kind.Adopt(r);
+            if (status == 0) return result;
+            throw GsmsException.FromCall(status, result);
+        }
+
+        /// <summary>Starts an operation with no callbacks (on_done = NULL, out_op set).</summary>
+        static GsmsOperation<T> StartPolled<T>(ResultKind<T> kind, StartFn start) where T : GsmsResult
+        {
+            IntPtr op;
+            GsmsException.Check(start(IntPtr.Zero, out op));
+            return new GsmsOperation<T>(new GsmsOperationHandle(op), kind);
         }
 
         Task<ClusterResult> Start(bool allocate, ClusterRequest request, uint deadlineMs,
             IProgress<ClusterResult> progress, CancellationToken ct)
         {
-            if (ct.IsCancellationRequested)
-            {
-                var cancelled = new TaskCompletionSource<ClusterResult>();
-                cancelled.SetCanceled();
-                return cancelled.Task;
-            }
-            var call = new PendingCall(progress, ct);
+            if (ct.IsCancellationRequested) return CancelledTask<ClusterResult>();
             using (var req = NativeRequest(request))
             {
-                // Per-call state for the trampolines; freed exactly once: in OnDone, or below when
-                // the start call fails (then on_done never comes).
-                GCHandle gc = GCHandle.Alloc(call);
-                IntPtr op;
-                uint st;
-                try
-                {
-                    st = allocate
-                        ? GsmsNative.gsms_client_allocate_cluster_async(handle, req, deadlineMs,
-                            progress != null ? s_onProgress : null, s_onDone, GCHandle.ToIntPtr(gc), out op)
-                        : GsmsNative.gsms_client_create_cluster_async(handle, req, s_onDone, GCHandle.ToIntPtr(gc), out op);
-                }
-                catch
-                {
-                    gc.Free();  // e.g. ObjectDisposedException: the call never reached the library
-                    throw;
-                }
-                if (st != 0)
-                {
-                    var e = GsmsException.FromCall(st, null);
-                    gc.Free();
-                    throw e;
-                }
-                call.Started(new GsmsOperationHandle(op));
+                return StartAsync(ResultKind.Cluster, progress, ct, (IntPtr state, out IntPtr op) => allocate
+                    ? GsmsNative.gsms_client_allocate_cluster_async(handle, req, deadlineMs,
+                        progress != null ? s_onProgress : null, s_onDone, state, out op)
+                    : GsmsNative.gsms_client_create_cluster_async(handle, req, s_onDone, state, out op));
             }
+        }
+
+        static Task<T> CancelledTask<T>()
+        {
+            var cancelled = new TaskCompletionSource<T>();
+            cancelled.SetCanceled();
+            return cancelled.Task;
+        }
+
+        /// <summary>
+        /// Starts an async call: <paramref name="start"/> gets the per-call state to pass as
+        /// user_data. The state is freed exactly once: in the completion trampoline, or here when
+        /// the start call fails (then on_done never comes).
+        /// </summary>
+        static Task<T> StartAsync<T>(ResultKind<T> kind, IProgress<T> progress, CancellationToken ct, StartFn start)
+            where T : GsmsResult
+        {
+            if (ct.IsCancellationRequested) return CancelledTask<T>();
+            var call = new PendingCall<T>(kind, progress, ct);
+            GCHandle gc = GCHandle.Alloc(call);
+            IntPtr op;
+            uint st;
+            try
+            {
+                st = start(GCHandle.ToIntPtr(gc), out op);
+            }
+            catch
+            {
+                gc.Free();  // e.g. ObjectDisposedException: the call never reached the library
+                throw;
+            }
+            if (st != 0)
+            {
+                var e = GsmsException.FromCall(st, null);
+                gc.Free();
+                throw e;
+            }
+            call.Started(new GsmsOperationHandle(op));
             return call.Task;
         }
 
+        // One trampoline per C callback type, each marked with its own delegate type (IL2CPP
+        // marshals the call by it); they all hand over to Finish / Report.
         [AOT.MonoPInvokeCallback(typeof(GsmsNative.ClusterCallback))]
-        static void OnDone(IntPtr userData, uint status, IntPtr result)
+        static void OnDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.TicketCallback))]
+        static void OnTicketDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.VariantsCallback))]
+        static void OnVariantsDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.QosServersCallback))]
+        static void OnQosServersDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.QosCallback))]
+        static void OnQosDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.SessionHostCallback))]
+        static void OnSessionHostDone(IntPtr userData, uint status, IntPtr result) { Finish(userData, status, result); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.ProgressCallback))]
+        static void OnProgress(IntPtr userData, IntPtr queued) { Report(userData, queued); }
+
+        [AOT.MonoPInvokeCallback(typeof(GsmsNative.SessionHostProgressCallback))]
+        static void OnSessionHostProgress(IntPtr userData, IntPtr queued) { Report(userData, queued); }
+
+        /// <summary>A completion: frees the call's GCHandle (exactly once) and completes its task.</summary>
+        static void Finish(IntPtr state, uint status, IntPtr result)
         {
             try
             {
-                GCHandle gc = GCHandle.FromIntPtr(userData);
-                var call = (PendingCall)gc.Target;
+                GCHandle gc = GCHandle.FromIntPtr(state);
+                var call = (IPendingCall)gc.Target;
                 gc.Free();
-                call.Complete(status, result != IntPtr.Zero ? ClusterResult.FromNative(result) : null);
+                call.Complete(status, result);
             }
             catch (Exception e)
             {
@@ -559,13 +696,12 @@ namespace Gsms
             }
         }
 
-        [AOT.MonoPInvokeCallback(typeof(GsmsNative.ProgressCallback))]
-        static void OnProgress(IntPtr userData, IntPtr queued)
+        /// <summary>A Queued answer of a following call (the result is borrowed: copied here).</summary>
+        static void Report(IntPtr state, IntPtr queued)
         {
             try
             {
-                var call = (PendingCall)GCHandle.FromIntPtr(userData).Target;
-                if (call.Progress != null) call.Progress.Report(ClusterResult.FromNative(queued));
+                ((IPendingCall)GCHandle.FromIntPtr(state).Target).Progress(queued);
             }
             catch (Exception e)
             {
@@ -622,26 +758,33 @@ namespace Gsms
 #endif
         }
 
-        /// <summary>The managed side of one async call.</summary>
-        sealed class PendingCall
+        interface IPendingCall
         {
-            readonly TaskCompletionSource<ClusterResult> tcs =
-                new TaskCompletionSource<ClusterResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            void Complete(uint status, IntPtr borrowedResult);
+            void Progress(IntPtr borrowedQueued);
+        }
+
+        /// <summary>The managed side of one async call.</summary>
+        sealed class PendingCall<T> : IPendingCall where T : GsmsResult
+        {
+            readonly TaskCompletionSource<T> tcs =
+                new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            readonly ResultKind<T> kind;
+            readonly IProgress<T> progress;
             readonly CancellationToken ct;
             readonly object gate = new object();
             GsmsOperationHandle op;
             CancellationTokenRegistration registration;
             bool completed;
 
-            internal readonly IProgress<ClusterResult> Progress;
-
-            internal PendingCall(IProgress<ClusterResult> progress, CancellationToken ct)
+            internal PendingCall(ResultKind<T> kind, IProgress<T> progress, CancellationToken ct)
             {
-                Progress = progress;
+                this.kind = kind;
+                this.progress = progress;
                 this.ct = ct;
             }
 
-            internal Task<ClusterResult> Task { get { return tcs.Task; } }
+            internal Task<T> Task { get { return tcs.Task; } }
 
             /// <summary>After the start call returned GSMS_OK (OnWorker: it may have completed already).</summary>
             internal void Started(GsmsOperationHandle handle)
@@ -671,8 +814,14 @@ namespace Gsms
                 }
             }
 
-            internal void Complete(uint status, ClusterResult result)
+            public void Progress(IntPtr queued)
             {
+                if (progress != null) progress.Report(kind.Convert(queued));
+            }
+
+            public void Complete(uint status, IntPtr r)
+            {
+                T result = r != IntPtr.Zero ? kind.Convert(r) : null;
                 GsmsOperationHandle handle;
                 CancellationTokenRegistration reg;
                 lock (gate)
@@ -694,15 +843,87 @@ namespace Gsms
         }
     }
 
+    /// <summary>Starts a native async call with the given user_data; writes out_op.</summary>
+    internal delegate uint StartFn(IntPtr state, out IntPtr op);
+    internal delegate uint TakeFn(GsmsOperationHandle op, out IntPtr result);
+    internal delegate uint PeekFn(GsmsOperationHandle op, IntPtr noResult);
+
+    /// <summary>How to take, peek at, copy and free one kind of native result.</summary>
+    internal sealed class ResultKind<T> where T : GsmsResult
+    {
+        internal readonly TakeFn Take;
+        internal readonly PeekFn Peek;
+        internal readonly Action<IntPtr> Free;
+        /// <summary>Copies a native result (owned or borrowed) into its managed form.</summary>
+        internal readonly Func<IntPtr, T> Convert;
+
+        internal ResultKind(TakeFn take, PeekFn peek, Action<IntPtr> free, Func<IntPtr, T> convert)
+        {
+            Take = take;
+            Peek = peek;
+            Free = free;
+            Convert = convert;
+        }
+
+        /// <summary>Copies an owned native result and frees it (null for NULL).</summary>
+        internal T Adopt(IntPtr r)
+        {
+            if (r == IntPtr.Zero) return null;
+            try
+            {
+                return Convert(r);
+            }
+            finally
+            {
+                Free(r);
+            }
+        }
+    }
+
+    internal static class ResultKind
+    {
+        // Lambdas rather than method groups of the extern methods: a delegate to an ordinary
+        // managed method is what every runtime (Mono, IL2CPP, .NET) handles the same way.
+        internal static readonly ResultKind<ClusterResult> Cluster = new ResultKind<ClusterResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_result(op, out r),
+            (op, none) => GsmsNative.OperationStatusOnly(op, none),
+            r => GsmsNative.gsms_cluster_result_free(r), ClusterResult.FromNative);
+        internal static readonly ResultKind<TicketResult> Ticket = new ResultKind<TicketResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_ticket_result(op, out r),
+            (op, none) => GsmsNative.TicketStatusOnly(op, none),
+            r => GsmsNative.gsms_ticket_result_free(r), TicketResult.FromNative);
+        internal static readonly ResultKind<VariantsResult> Variants = new ResultKind<VariantsResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_variants_result(op, out r),
+            (op, none) => GsmsNative.VariantsStatusOnly(op, none),
+            r => GsmsNative.gsms_variants_result_free(r), VariantsResult.FromNative);
+        internal static readonly ResultKind<QosServersResult> QosServers = new ResultKind<QosServersResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_qos_servers_result(op, out r),
+            (op, none) => GsmsNative.QosServersStatusOnly(op, none),
+            r => GsmsNative.gsms_qos_servers_result_free(r), QosServersResult.FromNative);
+        internal static readonly ResultKind<QosResult> Qos = new ResultKind<QosResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_qos_result(op, out r),
+            (op, none) => GsmsNative.QosStatusOnly(op, none),
+            r => GsmsNative.gsms_qos_result_free(r), QosResult.FromNative);
+        internal static readonly ResultKind<SessionHostResult> SessionHost = new ResultKind<SessionHostResult>(
+            (GsmsOperationHandle op, out IntPtr r) => GsmsNative.gsms_operation_take_session_host_result(op, out r),
+            (op, none) => GsmsNative.SessionHostStatusOnly(op, none),
+            r => GsmsNative.gsms_session_host_result_free(r), SessionHostResult.FromNative);
+    }
+
     /// <summary>
-    /// A callback-free async call: ask TryTakeResult (or TakeResult) each frame. Disposing it
-    /// releases the handle only; it does not cancel.
+    /// A callback-free async call: ask TryTakeResult (or TakeResult) each frame, or IsCompleted
+    /// (which copies nothing). Disposing it releases the handle only; it does not cancel.
     /// </summary>
-    public sealed class GsmsOperation : IDisposable
+    public class GsmsOperation<T> : IDisposable where T : GsmsResult
     {
         readonly GsmsOperationHandle handle;
+        readonly ResultKind<T> kind;
 
-        internal GsmsOperation(GsmsOperationHandle handle) { this.handle = handle; }
+        internal GsmsOperation(GsmsOperationHandle handle, ResultKind<T> kind)
+        {
+            this.handle = handle;
+            this.kind = kind;
+        }
 
         public GsmsOperationHandle Handle { get { return handle; } }
 
@@ -712,7 +933,7 @@ namespace Gsms
             get
             {
                 // NULL out_result: no native copy is made, so a game can poll this every frame.
-                return GsmsNative.OperationStatusOnly(handle, IntPtr.Zero) != (uint)GsmsStatus.Pending;
+                return kind.Peek(handle, IntPtr.Zero) != (uint)GsmsStatus.Pending;
             }
         }
 
@@ -727,21 +948,18 @@ namespace Gsms
         /// failure, carries the error details, or is null when nothing is known). Never throws for a
         /// failed call.
         /// </summary>
-        public GsmsStatus TakeResult(out ClusterResult result)
+        public GsmsStatus TakeResult(out T result)
         {
             IntPtr r;
-            uint st = GsmsNative.gsms_operation_take_result(handle, out r);
+            uint st = kind.Take(handle, out r);
             result = null;
             if (st == (uint)GsmsStatus.Pending) return GsmsStatus.Pending;
-            using (new GsmsClusterResultHandle(r))
-            {
-                if (r != IntPtr.Zero) result = ClusterResult.FromNative(r);
-            }
+            result = kind.Adopt(r);
             return (GsmsStatus)st;
         }
 
         /// <summary>False while the call runs; true with its result once it succeeded; throws GsmsException if it failed.</summary>
-        public bool TryTakeResult(out ClusterResult result)
+        public bool TryTakeResult(out T result)
         {
             GsmsStatus st = TakeResult(out result);
             if (st == GsmsStatus.Pending) return false;
@@ -752,5 +970,11 @@ namespace Gsms
         }
 
         public void Dispose() { handle.Dispose(); }
+    }
+
+    /// <summary>A callback-free clusters or inline clusters call (results are ClusterResult).</summary>
+    public sealed class GsmsOperation : GsmsOperation<ClusterResult>
+    {
+        internal GsmsOperation(GsmsOperationHandle handle) : base(handle, ResultKind.Cluster) { }
     }
 }

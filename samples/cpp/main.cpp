@@ -6,11 +6,7 @@
 // Environment: GSMS_BASE_URL, GSMS_TOKEN, GSMS_TITLE_ID (see ../c/allocate.c).
 #include <gsms.hpp>
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
+#include "sample_util.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -25,35 +21,6 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 
-std::string env_or(const char *name, const char *fallback) {
-  const char *v = std::getenv(name);
-  return (v && *v) ? v : fallback;
-}
-
-// Sends `text` to host:port over UDP and waits up to 2 s for the answer.
-std::optional<std::string> udp_round_trip(const std::string &host, uint32_t port, const std::string &text) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo *addrs = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addrs) != 0 || !addrs) return std::nullopt;
-  std::optional<std::string> reply;
-  const int fd = socket(addrs->ai_family, addrs->ai_socktype, addrs->ai_protocol);
-  if (fd >= 0) {
-    timeval tv{};
-    tv.tv_sec = 2;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[1500];
-    if (sendto(fd, text.data(), text.size(), 0, addrs->ai_addr, addrs->ai_addrlen) == static_cast<ssize_t>(text.size())) {
-      const ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n >= 0) reply = std::string(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  }
-  freeaddrinfo(addrs);
-  return reply;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -65,8 +32,8 @@ int main(int argc, char **argv) {
   }
 
   gsms::Config cfg;
-  for (auto r : {cfg.base_url(env_or("GSMS_BASE_URL", "https://gameserverms.xboxlive.com")),
-                 cfg.auth_token(env_or("GSMS_TOKEN", "XBL3.0 x=dev;dev-token")),
+  for (auto r : {cfg.base_url(sample::env_or("GSMS_BASE_URL", "https://gameserverms.xboxlive.com")),
+                 cfg.auth_token(sample::env_or("GSMS_TOKEN", "XBL3.0 x=dev;dev-token")),
                  cfg.callback_mode(gsms::CallbackMode::OnDispatch)}) {
     if (!r) {
       std::fprintf(stderr, "configuration: %s\n", r.error().describe().c_str());
@@ -79,7 +46,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  gsms::ClusterRequest req(static_cast<uint32_t>(std::strtoul(env_or("GSMS_TITLE_ID", "123").c_str(), nullptr, 10)));
+  gsms::ClusterRequest req(static_cast<uint32_t>(std::strtoul(sample::env_or("GSMS_TITLE_ID", "123").c_str(), nullptr, 10)));
   if (auto r = req.session("00000000-0000-0000-0000-000000000000", "quick", session); !r) {
     std::fprintf(stderr, "request: %s\n", r.error().describe().c_str());
     return 1;
@@ -138,7 +105,7 @@ int main(int argc, char **argv) {
   std::printf("Fulfilled: %s:%u (region %s, %u requests)\n", host.c_str(), game->external_port,
               server->region().c_str(), server->attempts());
 
-  const auto echo = udp_round_trip(host, game->external_port, "hello");
+  const auto echo = sample::udp_round_trip(host, game->external_port, "hello");
   if (!echo) {
     std::fprintf(stderr, "no UDP answer from %s:%u\n", host.c_str(), game->external_port);
     return 1;

@@ -6,29 +6,12 @@
 // Environment: GSMS_BASE_URL, GSMS_TOKEN, GSMS_TITLE_ID (see ../c/allocate.c).
 using System;
 using System.Net.Sockets;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Gsms;
 
 static class Program
 {
-    /// <summary>Prints each Queued answer. Report runs inside Dispatch(), on the main thread.</summary>
-    sealed class ConsoleProgress : IProgress<ClusterResult>
-    {
-        public void Report(ClusterResult queued)
-        {
-            Console.WriteLine("Queued: no free server yet, polling again in {0} ms ({1} requests so far)",
-                queued.PollIntervalMs, queued.Attempts);
-        }
-    }
-
-    static string EnvOr(string name, string fallback)
-    {
-        string v = Environment.GetEnvironmentVariable(name);
-        return string.IsNullOrEmpty(v) ? fallback : v;
-    }
-
     static int Main(string[] args)
     {
         string session = args.Length > 0 ? args[0] : "csharp-sample";
@@ -51,13 +34,13 @@ static class Program
         {
             var options = new GsmsClientOptions
             {
-                BaseUrl = EnvOr("GSMS_BASE_URL", "https://gameserverms.xboxlive.com"),
-                AuthToken = EnvOr("GSMS_TOKEN", "XBL3.0 x=dev;dev-token"),
+                BaseUrl = SampleUtil.EnvOr("GSMS_BASE_URL", "https://gameserverms.xboxlive.com"),
+                AuthToken = SampleUtil.EnvOr("GSMS_TOKEN", "XBL3.0 x=dev;dev-token"),
                 CallbackMode = CallbackMode.OnDispatch,
             };
             using (var client = new GsmsClient(options))
             {
-                var request = ClusterRequest.ForSession(uint.Parse(EnvOr("GSMS_TITLE_ID", "123")),
+                var request = ClusterRequest.ForSession(uint.Parse(SampleUtil.EnvOr("GSMS_TITLE_ID", "123")),
                     "00000000-0000-0000-0000-000000000000", "quick", session);
                 Task<ClusterResult> task = client.AllocateClusterAsync(request, 60000, new ConsoleProgress(), cts.Token);
 
@@ -88,16 +71,7 @@ static class Program
                 Console.WriteLine("Fulfilled: {0}:{1} (region {2}, {3} requests)",
                     server.HostName, game.ExternalPort, server.Region, server.Attempts);
 
-                using (var udp = new UdpClient())
-                {
-                    udp.Client.ReceiveTimeout = 2000;
-                    udp.Connect(server.HostName, (int)game.ExternalPort);
-                    byte[] hello = Encoding.UTF8.GetBytes("hello");
-                    udp.Send(hello, hello.Length);
-                    var from = new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0);
-                    byte[] echo = udp.Receive(ref from);
-                    Console.WriteLine("UDP echo from {0}:{1}: {2}", server.HostName, game.ExternalPort, Encoding.UTF8.GetString(echo));
-                }
+                SampleUtil.UdpHello(server.HostName, game.ExternalPort);
                 return 0;
             }
         }

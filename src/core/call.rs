@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{CallOptions, Client};
 use super::config::LogLevel;
-use super::error::Status;
+use super::error::{InvalidArgument, Status};
 use super::exchange::{CallInfo, Endpoint, HasInfo};
 use super::wire;
 
@@ -43,6 +43,18 @@ pub trait Call: Send + 'static {
     fn result_mut(&mut self) -> &mut Self::Output;
     /// For log lines: what is being followed.
     fn describe(&self) -> String;
+    /// Every exchange the call may still make: [`step`] refuses the call when one of them could
+    /// never be sent (its URL too long), before anything is sent.
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        Vec::new()
+    }
+}
+
+/// Refuses `call` when an exchange it may make could never be sent (its URL would be too long for
+/// the client's base URL). A following call must not allocate with its POST and only then find
+/// that it cannot follow.
+pub fn check<C: Call + ?Sized>(call: &C, client: &Client) -> Result<(), InvalidArgument> {
+    call.endpoints().into_iter().try_for_each(|ep| client.url_of(ep).map(drop))
 }
 
 /// One step of `call` with the shared following rules: `on_poll` sees the result whenever the
@@ -54,6 +66,10 @@ pub fn step<C: Call + ?Sized>(
     opts: &CallOptions<'_>,
     on_poll: &mut dyn FnMut(&C::Output),
 ) -> Step {
+    if let Err(e) = check(call, client) {
+        call.result_mut().info_mut().fail(Status::InvalidArgument, e.0);
+        return Step::Done;
+    }
     match call.step(client, opts) {
         Step::Done => Step::Done,
         Step::PollAfter(asked) => {
@@ -125,7 +141,14 @@ pub trait Decode: HasInfo {
 #[inline(never)]
 pub fn exchange<T: Decode>(client: &Client, ep: &Endpoint, opts: &CallOptions<'_>, out: &mut T) {
     let Some(body) = client.send(ep, opts, out.info_mut()) else { return };
-    match T::decode(&body.bytes) {
+    // Decoded from the text cleaned of the attempt's secrets: every field kept on the result (a
+    // ticket's description, which becomes an error message, say) is as clean as raw_json. A body
+    // that is not UTF-8 is decoded as is, and refused.
+    let decoded = match std::str::from_utf8(&body.bytes) {
+        Ok(text) => T::decode(body.redact(text).as_bytes()),
+        Err(_) => T::decode(&body.bytes),
+    };
+    match decoded {
         Ok(mut fresh) => {
             let mut info = std::mem::take(out.info_mut());
             info.raw_json = body.into_text();
@@ -168,7 +191,7 @@ impl<T: Decode> Once<T> {
     }
 
     /// `Ok(endpoint)` or a call failed with InvalidArgument.
-    pub fn checked(endpoint: Result<Endpoint, super::error::InvalidArgument>) -> Self {
+    pub fn checked(endpoint: Result<Endpoint, InvalidArgument>) -> Self {
         match endpoint {
             Ok(e) => Once::new(e),
             Err(e) => Once::failed(Status::InvalidArgument, e.0),
@@ -192,6 +215,9 @@ impl<T: Decode> Call for Once<T> {
     }
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("{} {}", e.method.as_str(), e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
     }
 }
 

@@ -91,6 +91,11 @@ pub struct Body {
 }
 
 impl Body {
+    /// `text` (this body's) cleaned of the attempt's secrets.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        secrets_of(self.cred.as_deref()).redact(text)
+    }
+
     /// The body as text for `raw_json`, cleaned of the attempt's secrets.
     pub fn into_text(self) -> String {
         let text = match String::from_utf8(self.bytes) {
@@ -145,6 +150,16 @@ impl Client {
             Host::Allocation => &self.base_url,
             Host::Discovery => &self.discovery_url,
         }
+    }
+
+    /// The URL of an exchange, refused when it is longer than the library sends.
+    pub fn url_of(&self, ep: &Endpoint) -> Result<String, InvalidArgument> {
+        let host = self.host_url(ep.host);
+        let mut url = String::with_capacity(host.len() + ep.path.len());
+        url.push_str(host);
+        url.push_str(&ep.path);
+        validate::url_length("the request URL", &url)?;
+        Ok(url)
     }
 
     /// Replaces the static Authorization value (a token provider, when configured, still wins).
@@ -209,14 +224,13 @@ impl Client {
     /// `info.status` and `info.error_message` saying why.
     #[inline(never)] // one copy for every call (it would be inlined into each call's exchange)
     pub fn send(&self, ep: &Endpoint, opts: &CallOptions<'_>, info: &mut CallInfo) -> Option<Body> {
-        let host = self.host_url(ep.host);
-        let mut url = String::with_capacity(host.len() + ep.path.len());
-        url.push_str(host);
-        url.push_str(&ep.path);
-        if let Err(e) = validate::url_length("the request URL", &url) {
-            info.fail(Status::InvalidArgument, e.0);
-            return None;
-        }
+        let url = match self.url_of(ep) {
+            Ok(u) => u,
+            Err(e) => {
+                info.fail(Status::InvalidArgument, e.0);
+                return None;
+            }
+        };
         let method = ep.method.as_str();
         let mut tries: u32 = 0; // attempts that count against the retry budget
         let mut refreshed = false;
@@ -349,14 +363,17 @@ impl Client {
         if (200..300).contains(&status) {
             if let Some(e) = reply.body_error {
                 info.raw_json.clear();
-                info.fail(
-                    match e.kind {
-                        TransportKind::Timeout => Status::Timeout,
-                        TransportKind::TooLarge => Status::Protocol,
-                        TransportKind::Network => Status::Network,
-                    },
-                    e.message,
-                );
+                // Ends the call like any other timeout, network or protocol error: logged (WARN,
+                // ERROR), and a protocol error's message carries the HTTP status.
+                let (st, level, message) = match e.kind {
+                    TransportKind::Timeout => (Status::Timeout, LogLevel::Warn, e.message),
+                    TransportKind::TooLarge => {
+                        (Status::Protocol, LogLevel::Error, format!("HTTP {status}: {}", e.message))
+                    }
+                    TransportKind::Network => (Status::Network, LogLevel::Error, e.message),
+                };
+                self.log(level, || format!("{method} {path}: {message}"));
+                info.fail(st, message);
                 return Attempt::Done(None);
             }
             info.status = Status::Ok;

@@ -236,15 +236,15 @@ impl Config {
             return Err(InvalidArgument(format!("CA bundle {path:?} is larger than {MAX_CA_BUNDLE_BYTES} bytes")));
         }
         let mut certs = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
+        use rustls::pki_types::pem::PemObject;
+        for item in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
             match item {
-                Ok(ureq::tls::PemItem::Certificate(c)) if super::tls::usable_root(c.der()) => certs.push(c.der().to_vec()),
-                Ok(ureq::tls::PemItem::Certificate(_)) => {
+                Ok(c) if super::tls::usable_root(&c) => certs.push(c.to_vec()),
+                Ok(_) => {
                     return Err(InvalidArgument(format!(
                         "CA bundle {path:?} holds a certificate that cannot be a trust anchor (not X.509 v3 DER)"
                     )))
                 }
-                Ok(_) => {}
                 Err(e) => return Err(InvalidArgument(format!("CA bundle {path:?} is not valid PEM: {e}"))),
             }
         }

@@ -428,23 +428,19 @@ fn engine(
             socket.set_read_timeout(Some(wait))?;
             read_timeout = Some(wait);
         }
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let at = Instant::now();
-                if n != 10 || buf[0] != 0 || buf[1] != 0 {
-                    continue; // not a beacon's answer
-                }
-                let nonce = u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes"));
-                if let Some(i) =
-                    outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.deadline > at)
-                {
-                    let p = outstanding.swap_remove(i);
-                    let us = u32::try_from(at.duration_since(p.sent).as_micros()).unwrap_or(u32::MAX);
-                    regions[p.region].1.samples.push(us);
-                }
+        // An error is a timeout, an interruption, or (Windows) a reset from an earlier ICMP port
+        // unreachable: nothing to read this time.
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let at = Instant::now();
+            if n != 10 || buf[0] != 0 || buf[1] != 0 {
+                continue; // not a beacon's answer
             }
-            // A timeout, an interruption, or (Windows) a reset from an earlier ICMP port unreachable.
-            Err(_) => {}
+            let nonce = u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes"));
+            if let Some(i) = outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.deadline > at) {
+                let p = outstanding.swap_remove(i);
+                let us = u32::try_from(at.duration_since(p.sent).as_micros()).unwrap_or(u32::MAX);
+                regions[p.region].1.samples.push(us);
+            }
         }
     }
     Ok(regions)

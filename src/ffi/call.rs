@@ -56,6 +56,13 @@ pub(crate) fn refuse_invalid<C: Call>(call: C) -> Result<C, gsms_status> {
     Ok(call)
 }
 
+/// A call that could never send one of its exchanges (a URL too long for the client's base URL) is
+/// refused here, before anything runs, as any other invalid input.
+fn sendable<C: Call>(c: &gsms_client, call: C) -> Result<C, gsms_status> {
+    crate::core::call::check(&call, c.rt.core()).map_err(|e| invalid(&e.0))?;
+    Ok(call)
+}
+
 /// Borrows a request builder for a call and builds the call from it (refusing invalid requests).
 ///
 /// # Safety
@@ -84,7 +91,7 @@ where
     C::Output: Exported,
 {
     // SAFETY: per this function's contract.
-    let started = unsafe { live_client(client) }.and_then(|c| call.map(|call| (c, call)));
+    let started = unsafe { live_client(client) }.and_then(|c| sendable(&c, call?).map(|call| (c, call)));
     let (c, call) = match started {
         Ok(v) => v,
         Err(s) => {
@@ -130,7 +137,7 @@ where
     }
     // SAFETY: per this function's contract.
     let c = unsafe { live_client(client) }?;
-    let call = call?;
+    let call = sendable(&c, call?)?;
     let ud = UserData(user_data);
     let done: Option<DoneFn<C::Output>> = on_done.map(|f| -> DoneFn<C::Output> {
         Box::new(move |st: Status, r: Option<&Arc<C::Output>>| {

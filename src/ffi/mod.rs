@@ -193,6 +193,14 @@ pub extern "C" fn gsms_last_error_message() -> *const c_char {
 pub const GSMS_ABI_MAJOR: u32 = 1;
 /// Minor version of the C ABI (bumps on any addition).
 pub const GSMS_ABI_MINOR: u32 = 1;
+/// Longest `sessionCookie` (bytes) `gsms_session_host_request_set_session_cookie` accepts.
+pub const GSMS_MAX_SESSION_COOKIE_BYTES: usize = 32 * 1024;
+/// The UDP port probed when a QoS target names none.
+pub const GSMS_QOS_DEFAULT_PORT: u16 = 3075;
+
+// The C names of the core's limits: one value, checked here.
+const _: () = assert!(GSMS_MAX_SESSION_COOKIE_BYTES == crate::core::calls::session_hosts::MAX_SESSION_COOKIE_BYTES);
+const _: () = assert!(GSMS_QOS_DEFAULT_PORT == crate::core::qos::QOS_DEFAULT_PORT);
 
 /// The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
 #[no_mangle]

@@ -2,7 +2,7 @@
 #![allow(dead_code, unused_imports)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use gsms::core::{
     AllocateCluster, CallOptions, CallbackMode, Client, ClusterRequest, ClusterResult, Config, CreateCluster,
@@ -72,3 +72,5 @@ pub fn create(client: &Client, req: &ClusterRequest) -> ClusterResult {
 pub fn ms(d: Duration) -> u128 {
     d.as_millis()
 }
+
+include!("../support/wait.rs");

@@ -500,17 +500,7 @@ impl Drop for Client {
     }
 }
 
-/// Polls `f` every 2 ms until it is true or `limit` passes; returns its last value.
-pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    f()
-}
+include!("wait.rs");
 
 /// A token provider for tests: answers `stale` until asked with force_refresh = 1, then `fresh`;
 /// records each call's force_refresh flag.

@@ -18,7 +18,9 @@ pub enum After {
     Close,
 }
 
-pub type Behaviour = dyn Fn(&mut TcpStream, usize) -> After + Send + Sync;
+/// A behaviour: the connection, the request's index and the request's head (request line and
+/// headers, so that a behaviour can echo what the client sent).
+pub type Behaviour = dyn Fn(&mut TcpStream, usize, &str) -> After + Send + Sync;
 
 /// A TCP listener that reads each HTTP request (head and Content-Length body) and hands the
 /// connection to a behaviour, with the request's index (0-based, over all connections).
@@ -33,6 +35,13 @@ pub struct RawServer {
 
 impl RawServer {
     pub fn start(behaviour: impl Fn(&mut TcpStream, usize) -> After + Send + Sync + 'static) -> RawServer {
+        RawServer::start_with_head(move |s, n, _| behaviour(s, n))
+    }
+
+    /// As [`RawServer::start`], the behaviour also seeing the request's head.
+    pub fn start_with_head(
+        behaviour: impl Fn(&mut TcpStream, usize, &str) -> After + Send + Sync + 'static,
+    ) -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicUsize::new(0));
@@ -53,9 +62,9 @@ impl RawServer {
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                     while !s.load(Ordering::SeqCst) {
                         let Some(head) = read_request(&mut stream) else { return };
-                        h.lock().unwrap().push(head);
+                        h.lock().unwrap().push(head.clone());
                         let n = r.fetch_add(1, Ordering::SeqCst);
-                        if b(&mut stream, n) == After::Close {
+                        if b(&mut stream, n, &head) == After::Close {
                             let _ = stream.shutdown(Shutdown::Both);
                             return;
                         }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +38,10 @@ struct Tracked {
   Tracked(const Tracked &o) : calls(o.calls) { ++g_live; }
   Tracked(Tracked &&o) noexcept : calls(o.calls) { ++g_live; }
   ~Tracked() { --g_live; }
-  void operator()(gsms::Result<gsms::ClusterResult>) const { ++*calls; }
+  template <typename R>
+  void operator()(R) const {
+    ++*calls;
+  }
 };
 
 gsms::ClusterRequest session(uint32_t title, const std::string &name) {
@@ -250,6 +254,235 @@ bool log_callable_not_called_after_client_destroyed() {
   return true;
 }
 
+// --- the rest of the family (titles 2101..) ---
+
+gsms::InlineClusterRequest inline_request(uint32_t title, const std::string &ticket) {
+  gsms::InlineClusterRequest req(title);
+  for (auto r : {req.service_config_id(kScid), req.sandbox_id("XDKS.1"), req.ticket_id(ticket), req.gsi_set_id("gsi-1"),
+                 req.game_variant_id("variant-1"), req.location("EmulatedWest"), req.max_allowed_players(8)}) {
+    if (!r) std::abort();
+  }
+  return req;
+}
+
+std::string unique(const char *prefix) {
+  return prefix + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+bool qos_servers_then_measurement_picks_a_best_region() {
+  auto c = client();
+  auto servers = c.get_qos_servers();
+  CHECK(servers.ok() && servers->size() >= 1);
+  for (const auto &s : servers->servers()) CHECK(!s.target_location.empty() && !s.fqdn.empty());
+  CHECK(servers->info().http_status() == 200 && !servers->info().correlation_id().empty());
+  gsms::QosProbe probe;
+  CHECK(probe.add_servers(*servers));
+  CHECK(probe.options(3, 4, 500));
+  CHECK(probe.target_count() == servers->size());
+  auto qos = c.measure_qos(probe);
+  CHECK(qos.ok());
+  const auto regions = qos->regions();
+  CHECK(regions.size() == servers->size());
+  CHECK(regions[0].has_latency() && regions[0].sent == 3 && regions[0].received >= 1 && !regions[0].address.empty());
+  CHECK(qos->best_region() == regions[0].name);
+  gsms::QosResult copy = qos->clone();
+  CHECK(copy.best_region() == qos->best_region() && copy.raw() != qos->raw());
+
+  gsms::QosProbe silent;
+  CHECK(silent.add_target("Nowhere", "127.0.0.1", 9));
+  CHECK(silent.options(2, 1, 50));
+  auto none = c.measure_qos(silent);
+  CHECK(none.ok() && none->regions().size() == 1 && !none->regions()[0].has_latency());
+  CHECK(!none->regions()[0].message.empty() && none->best_region().empty());
+  gsms::QosProbe empty;
+  CHECK(c.measure_qos(empty).status() == gsms::Status::InvalidArgument);
+  CHECK(empty.options(0, 1, 1).status() == gsms::Status::InvalidArgument);
+  return true;
+}
+
+bool family_async_calls_complete_on_dispatch() {
+  auto c = client();
+  const auto me = std::this_thread::get_id();
+  bool same_thread = true;
+  std::optional<gsms::Result<gsms::VariantsResult>> variants;
+  gsms::VariantsRequest vreq(2102);
+  CHECK(vreq.locale("en-us") && vreq.max_variants(0) && vreq.publisher_only(false) && vreq.add_tag("mode", "any"));
+  auto op = c.get_variants_async(vreq, [&](gsms::Result<gsms::VariantsResult> r) {
+    same_thread = same_thread && std::this_thread::get_id() == me;
+    variants.emplace(std::move(r));
+  });
+  CHECK(op.ok() && !variants);  // never inside the start call
+  CHECK(dispatch_until(c, [&] { return variants.has_value(); }));
+  CHECK(variants->ok());
+  const auto modes = (*variants)->variants();
+  CHECK(!modes.empty() && !modes[0].id.empty());
+  const auto set = (*variants)->gsi_set_for(modes[0]);
+  CHECK(set && !set->id.empty() && set->max_allowed_players >= set->min_required_players);
+
+  // An inline allocation that queues behind the title's only server, then its ticket.
+  CHECK(c.allocate_cluster(session(2102, "holder"), 5000).ok());
+  const std::string ticket = unique("cpp-ticket-");
+  int queued = 0;
+  std::optional<gsms::Result<gsms::ClusterResult>> server;
+  auto op2 = c.allocate_inline_cluster_async(
+      inline_request(2102, ticket), 10000,
+      [&](gsms::ClusterResultView q) {
+        queued += q.queued() ? 1 : 0;
+        same_thread = same_thread && std::this_thread::get_id() == me;
+      },
+      [&](gsms::Result<gsms::ClusterResult> r) { server.emplace(std::move(r)); });
+  CHECK(op2.ok());
+  CHECK(dispatch_until(c, [&] { return server.has_value(); }));
+  CHECK(server->ok() && (*server)->fulfilled() && (*server)->port("GameData"));
+  CHECK(queued >= 1 && same_thread);
+  std::optional<gsms::Result<gsms::TicketResult>> status;
+  auto op3 = c.get_ticket_status_async(2102, ticket, [&](gsms::Result<gsms::TicketResult> r) { status.emplace(std::move(r)); });
+  CHECK(op3.ok());
+  CHECK(dispatch_until(c, [&] { return status.has_value(); }));
+  CHECK(status->ok() && (*status)->active() && (*status)->ticket_id() == ticket && (*status)->title_id() == 2102);
+  CHECK((*status)->host_name() == (*server)->host_name() && (*status)->port("GameData"));
+  return true;
+}
+
+bool inline_cluster_blocking_and_errors() {
+  auto c = client();
+  const std::string ticket = unique("cpp-blocking-");
+  auto r = c.allocate_inline_cluster(inline_request(2103, ticket), 10000);
+  CHECK(r.ok() && r->fulfilled() && r->host_name() == "127.0.0.1");
+  auto t = c.get_ticket_status(2103, ticket);
+  CHECK(t.ok() && t->active() && t->ports().size() >= 1);
+  auto unknown = c.get_ticket_status(2103, "no-such-ticket");
+  CHECK(!unknown && unknown.error().status == gsms::Status::HttpStatus && unknown.error().http_status == 404);
+  CHECK(!unknown.error().correlation_id.empty());
+  CHECK(c.get_ticket_status(2103, "").status() == gsms::Status::InvalidArgument);
+  gsms::InlineClusterRequest incomplete(2103);
+  CHECK(incomplete.ticket_id("t"));
+  CHECK(c.create_inline_cluster(incomplete).status() == gsms::Status::InvalidArgument);
+  CHECK(incomplete.max_allowed_players(0).status() == gsms::Status::InvalidArgument);
+  return true;
+}
+
+bool session_host_allocated_then_allocation_status() {
+  auto c = client();
+  const std::string id = unique("00000000-0000-4000-8000-");
+  gsms::SessionHostRequest req(2104);
+  CHECK(req.session_id(id) && req.cloud_game_id("gsi-1") && req.add_location("EmulatedWest") && req.session_cookie("c"));
+  auto host = c.allocate_session_host(req, 10000);
+  CHECK(host.ok() && host->fulfilled() && !host->host_name().empty() && !host->session_host_id().empty());
+  CHECK(host->port("GameData"));
+  std::optional<gsms::Result<gsms::SessionHostResult>> status;
+  auto op = c.get_allocation_status_async(2104, id, [&](gsms::Result<gsms::SessionHostResult> r) { status.emplace(std::move(r)); });
+  CHECK(op.ok());
+  CHECK(dispatch_until(c, [&] { return status.has_value(); }));
+  CHECK(status->ok() && (*status)->fulfilled() && (*status)->session_id() == id);
+  gsms::SessionHostRequest no_location(2104);
+  CHECK(no_location.session_id(id) && no_location.cloud_game_id("gsi-1"));
+  CHECK(c.allocate_session_host(no_location).status() == gsms::Status::InvalidArgument);
+  return true;
+}
+
+bool failed_family_start_frees_the_callable_and_never_calls_it() {
+  std::atomic<int> calls{0};
+  {
+    auto c = client();
+    CHECK(c.get_ticket_status_async(2105, "", Tracked(&calls)).status() == gsms::Status::InvalidArgument);
+    gsms::QosProbe empty;
+    CHECK(c.measure_qos_async(empty, Tracked(&calls)).status() == gsms::Status::InvalidArgument);
+    gsms::SessionHostRequest bad(2105);
+    CHECK(c.allocate_session_host_async(bad, 0, Tracked(&calls)).status() == gsms::Status::InvalidArgument);
+    CHECK(g_live == 0);
+    gsms::QosProbe silent;
+    CHECK(silent.add_target("Silent", "127.0.0.1", 9) && silent.options(100, 1, 1000));
+    auto op = c.measure_qos_async(silent, Tracked(&calls));  // 100 s of probing: cancelled
+    CHECK(op.ok() && g_live == 1);
+    CHECK(op->cancel());
+    CHECK(dispatch_until(c, [&] { return calls == 1; }, 2000));
+    CHECK(g_live == 0);
+  }
+  CHECK(calls == 1);
+  return true;
+}
+
+// done() must ask the operation's own result type: gsms_operation_take_result answers
+// INVALID_ARGUMENT for another kind, which read as "done" at once. Needs GSMS_SLOW_BASE_URL.
+bool polled_operations_of_every_kind() {
+  const char *slow = std::getenv("GSMS_SLOW_BASE_URL");
+  if (!slow || !*slow) {
+    g_skip = "GSMS_SLOW_BASE_URL not set (an emulator with --latency-ms 1500)";
+    return true;
+  }
+  gsms::Config cfg;
+  CHECK(cfg.base_url(slow) && cfg.auth_token(kToken));
+  auto c = gsms::Client::create(cfg);
+  CHECK(c.ok());
+  gsms::VariantsRequest vreq(2106);
+  auto servers = c->start_get_qos_servers();
+  auto variants = c->start_get_variants(vreq);
+  auto ticket = c->start_get_ticket_status(2106, "nobody");
+  CHECK(servers.ok() && variants.ok() && ticket.ok());
+  CHECK(!servers->done() && !variants->done() && !ticket->done());
+  CHECK(servers->take<gsms::QosServersResult>().status() == gsms::Status::Pending);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!(servers->done() && variants->done() && ticket->done())) {
+    CHECK(std::chrono::steady_clock::now() < end);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto s = servers->take<gsms::QosServersResult>();
+  CHECK(s.ok() && s->size() >= 1);
+  auto v = variants->take<gsms::VariantsResult>();
+  CHECK(v.ok() && !v->variants().empty());
+  auto t = ticket->take<gsms::TicketResult>();
+  CHECK(!t && t.error().http_status == 404);
+  CHECK(variants->take<gsms::TicketResult>().status() == gsms::Status::InvalidArgument);  // the wrong kind
+  CHECK(variants->take_result().status() == gsms::Status::InvalidArgument);
+  return true;
+}
+
+// The async and polled forms no other test uses (so compiling this file instantiates every
+// template of gsms.hpp, as scripts/test_headers.sh relies on), each run to completion.
+bool remaining_async_and_polled_forms_complete() {
+  auto c = client();
+  int done = 0, ok = 0;
+  auto count = [&](auto r) {
+    ++done;
+    ok += r.ok() ? 1 : 0;
+  };
+  const std::string id = unique("00000000-0000-4000-8001-");
+  gsms::SessionHostRequest host(2107), host2(2107);
+  CHECK(host.session_id(id) && host.cloud_game_id("gsi-1") && host.add_location("EmulatedWest"));
+  CHECK(host.game_mode_id("mode") && host.sandbox_id("XDKS.1"));
+  CHECK(host2.session_id(id + "-2") && host2.cloud_game_id("gsi-1") && host2.add_location("EmulatedWest"));
+  int progress = 0;
+  std::vector<gsms::Result<gsms::Operation>> ops;
+  ops.push_back(c.create_inline_cluster_async(inline_request(2107, unique("cpp-a-")), count));
+  ops.push_back(c.allocate_inline_cluster_async(inline_request(2108, unique("cpp-b-")), 10000, count));
+  ops.push_back(c.create_session_host_async(host, count));
+  ops.push_back(c.allocate_session_host_async(host2, 10000, [&](gsms::SessionHostResultView) { ++progress; }, count));
+  ops.push_back(c.get_qos_servers_async(false, count));
+  for (auto &op : ops) CHECK(op.ok());
+  CHECK(dispatch_until(c, [&] { return done == 5; }));
+  CHECK(ok == 5);
+
+  gsms::QosProbe probe;
+  CHECK(probe.add_target("Local", "127.0.0.1", 9) && probe.options(1, 1, 20));
+  auto polled = {c.start_measure_qos(probe), c.start_create_session_host(host), c.start_allocate_session_host(host, 5000),
+                 c.start_get_allocation_status(2107, id), c.start_create_inline_cluster(inline_request(2109, unique("cpp-c-"))),
+                 c.start_allocate_inline_cluster(inline_request(2109, unique("cpp-d-")), 5000)};
+  for (const auto &op : polled) CHECK(op.ok());
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (const auto &op : polled) {
+    while (!op->done()) {
+      CHECK(std::chrono::steady_clock::now() < end);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  const auto *p = polled.begin();
+  CHECK(p[0]->take<gsms::QosResult>().ok());
+  CHECK(p[3]->take<gsms::SessionHostResult>().ok());
+  CHECK(p[4]->take_result().ok() && p[5]->take<gsms::ClusterResult>().ok());
+  return true;
+}
+
 }  // namespace
 
 int main() {
@@ -273,6 +506,13 @@ int main() {
       {"worker_mode_log_and_token_provider", worker_mode_log_and_token_provider},
       {"http_error_details", http_error_details},
       {"log_callable_not_called_after_client_destroyed", log_callable_not_called_after_client_destroyed},
+      {"qos_servers_then_measurement_picks_a_best_region", qos_servers_then_measurement_picks_a_best_region},
+      {"family_async_calls_complete_on_dispatch", family_async_calls_complete_on_dispatch},
+      {"inline_cluster_blocking_and_errors", inline_cluster_blocking_and_errors},
+      {"session_host_allocated_then_allocation_status", session_host_allocated_then_allocation_status},
+      {"failed_family_start_frees_the_callable_and_never_calls_it", failed_family_start_frees_the_callable_and_never_calls_it},
+      {"polled_operations_of_every_kind", polled_operations_of_every_kind},
+      {"remaining_async_and_polled_forms_complete", remaining_async_and_polled_forms_complete},
   };
   int failed = 0, skipped = 0;
   for (const Test &t : tests) {

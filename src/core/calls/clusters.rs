@@ -187,6 +187,9 @@ impl Call for CreateCluster {
     fn describe(&self) -> String {
         self.0.describe()
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.0.endpoints()
+    }
 }
 
 /// POST, then while Queued POST again (same sessionId) at the poll interval until Fulfilled,
@@ -227,6 +230,9 @@ impl Call for AllocateCluster {
     }
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("POST {}", e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
     }
 }
 

@@ -220,6 +220,9 @@ impl Call for AllocateInlineCluster {
     fn describe(&self) -> String {
         self.status.as_ref().map_or_else(String::new, |e| format!("ticket {}", e.path))
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.post.iter().chain(&self.status).collect()
+    }
 }
 
 impl AllocateInlineCluster {

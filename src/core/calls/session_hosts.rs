@@ -203,6 +203,13 @@ impl Decode for SessionHostResult {
     }
 }
 
+/// Decodes an allocation status answer (`status`, or `fulfillmentState` when `status` is absent;
+/// neither: Unknown), as [`GetAllocationStatus`] does; [`Decode`] of [`SessionHostResult`] reads a
+/// session host answer. Public for the fuzz targets and tests.
+pub fn decode_allocation_status(body: &[u8]) -> Result<SessionHostResult, String> {
+    StatusAnswer::decode(body).map(|a| a.0)
+}
+
 /// An allocation status answer, decoded with its own state rule; unwrapped by [`GetAllocationStatus`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct StatusAnswer(SessionHostResult);
@@ -264,6 +271,9 @@ impl Call for GetAllocationStatus {
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("GET {}", e.path))
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
+    }
 }
 
 /// POST, then allocation status while 409 or Queued, until Fulfilled or Aborted.
@@ -295,6 +305,8 @@ impl Call for AllocateSessionHost {
             call::exchange(client, &post, opts, &mut self.out);
             // 409: the request exists but its host is not Active yet: follow it.
             if self.out.info.status == Status::HttpStatus && self.out.info.http_status == 409 {
+                // Not Active yet is Queued, for the progress callback as for any answer.
+                self.out.fulfillment_state = FulfillmentState::Queued;
                 let info = &mut self.out.info;
                 info.status = Status::Ok;
                 info.error_message.clear();
@@ -322,6 +334,9 @@ impl Call for AllocateSessionHost {
     }
     fn describe(&self) -> String {
         self.status.as_ref().map_or_else(String::new, |e| format!("session host {}", e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.post.iter().chain(&self.status).collect()
     }
 }
 
