@@ -289,14 +289,14 @@ done
 log "sizes (stripped with strip --strip-all)"
 sz() { strip --strip-all -o "$TMP/s" "$1" && stat -c %s "$TMP/s"; }
 size() { echo "RESULT size $1 bytes=$(sz "$2")" | tee -a "$RESULTS"; }
-size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-s)" "$TMP/lib/libgsms.so"
+size "libgsms.so:release(cargo-rustc-cdylib,lto,profile.release)" "$TMP/lib/libgsms.so"
 gcc -std=c99 -O2 -Iinclude samples/c/allocate.c "$TMP/lib/libgsms.a" -lpthread -ldl -lm -o "$TMP/allocate_static"
-size "allocate(static-libgsms.a):release(cargo-rustc-staticlib,lto,opt-s)" "$TMP/allocate_static"
+size "allocate(static-libgsms.a):release(cargo-rustc-staticlib,lto,profile.release)" "$TMP/allocate_static"
 gcc -std=c99 -O2 -Iinclude samples/c/allocate.c -L"$TMP/lib" -lgsms -o "$TMP/allocate_dynamic"
 size "allocate(dynamic):gcc-O2" "$TMP/allocate_dynamic"
 size "libgsms.so:dev(cargo-build)" "$TMP/dev/libgsms.so"
 [ -f "$TMP/lib/libgsms-cargo-build-release.so" ] &&
-  size "libgsms.so:release(cargo-build,rlib-in-crate-types:lto-dropped,opt-s)" "$TMP/lib/libgsms-cargo-build-release.so"
+  size "libgsms.so:release(cargo-build,rlib-in-crate-types:lto-dropped,profile.release)" "$TMP/lib/libgsms-cargo-build-release.so"
 [ -f "$TMP/lib/libgsms-opt3-lto.so" ] && size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-3)" "$TMP/lib/libgsms-opt3-lto.so"
 for l in libcurl.so.4 libssl.so.3 libcrypto.so.3; do
   f=$(ldconfig -p | awk -v l="$l" '$1==l && /x86-64/{print $NF; exit}')
