@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark command (BENCHMARKS.md): libgsms against libcurl, side by side, in one run.
+# The benchmark command (BENCHMARKS.md): libgsms against libcurl and against a raw-socket floor
+# (benches/c/bench_raw.c: no HTTP library, OpenSSL for HTTPS), side by side, in one run.
 #
 #   bash scripts/bench.sh            full run (about 8 minutes on 2 cores, builds included)
 #   BENCH_QUICK=1 bash scripts/bench.sh   fewer rounds and calls (a smoke run, about 4 minutes)
@@ -11,7 +12,7 @@
 # release emulator and the C benchmark programs; generates a CA and a leaf certificate for
 # 127.0.0.1; starts nginx (non-daemon child, own prefix and config in a temp dir) answering every
 # POST with PROTOCOL.md's fulfilled vector over HTTP and HTTPS, and the emulator; pins servers to
-# one core and clients to another; then alternates libcurl and libgsms for several rounds.
+# one core and clients to another; then runs libcurl, libgsms and the floor in turn for several rounds.
 # Raw output goes to target/bench/results.txt; the summary is printed at the end.
 # Not part of the test command: timings depend on the machine. scripts/build_benches.sh is.
 set -euo pipefail
@@ -19,7 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 
-need nginx nginx-light gcc gcc curl-config libcurl4-openssl-dev openssl openssl taskset util-linux \
+need nginx nginx-light gcc gcc curl-config libcurl4-openssl-dev /usr/include/openssl/ssl.h libssl-dev openssl openssl taskset util-linux \
   valgrind valgrind hyperfine hyperfine python3 python3 strip binutils strace strace
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need update-ca-certificates ca-certificates
 
@@ -101,7 +102,7 @@ for l in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "alloc_per_call" and m.get("executable"):
         print(m["executable"])')
 bash scripts/build_benches.sh "$TMP/lib" "$TMP/bin" >/dev/null
-BG="$TMP/bin/bench_gsms" BC="$TMP/bin/bench_curl"
+BG="$TMP/bin/bench_gsms" BC="$TMP/bin/bench_curl" BR="$TMP/bin/bench_raw"
 log "build done after $((SECONDS - T0)) s"
 
 # ---- certificates: a CA and a leaf for 127.0.0.1/localhost (CA:FALSE, as rustls requires) ----
@@ -171,18 +172,24 @@ done
 [ -n "$EMU" ] || { echo "the emulator did not start"; cat "$EMU_OUT"; exit 1; }
 log "servers: nginx $HTTP $HTTPS (pid ${PIDS[0]}), emulator $EMU"
 if [ "${1:-}" = --serve ]; then
-  printf 'export HTTP=%s HTTPS=%s EMU=%s CA=%s BUNDLE=%s BG=%s BC=%s LIB=%s\n' "$HTTP" "$HTTPS" "$EMU" \
-    "$C/ca.pem" "$C/curl-bundle.pem" "$BG" "$BC" "$TMP/lib" | tee "$OUT/serve.env"
+  printf 'export HTTP=%s HTTPS=%s EMU=%s CA=%s BUNDLE=%s BG=%s BC=%s BR=%s LIB=%s\n' "$HTTP" "$HTTPS" "$EMU" \
+    "$C/ca.pem" "$C/curl-bundle.pem" "$BG" "$BC" "$BR" "$TMP/lib" | tee "$OUT/serve.env"
   echo "serving until interrupted"
   wait
 fi
 
-# ---- 1-3: warm latency, cold calls, CPU per request; libcurl and libgsms alternate ----
+# ---- 1-3: warm latency, cold calls, CPU per request; libcurl, libgsms and the raw-socket floor
+# take turns (the order rotates from round to round) ----
 for r in $(seq 1 "$ROUNDS"); do
   log "round $r"
-  if [ $((r % 2)) = 1 ]; then order="curl gsms"; else order="gsms curl"; fi
+  case $((r % 3)) in 1) order="curl gsms raw" ;; 2) order="gsms raw curl" ;; 0) order="raw curl gsms" ;; esac
   for who in $order; do
-    if [ "$who" = curl ]; then
+    if [ "$who" = raw ]; then
+      run $CLIENT "$BR" warm "$HTTP" "$WARM_N"
+      run $CLIENT "$BR" warm "$HTTPS" "$WARM_N" "$C/ca.pem"
+      run $CLIENT "$BR" cold "$HTTP" "$COLD_N"
+      run $CLIENT "$BR" cold "$HTTPS" "$COLD_TLS_N" "$C/ca.pem"
+    elif [ "$who" = curl ]; then
       run $CLIENT "$BC" warm "$HTTP" "$WARM_N"
       run $CLIENT "$BC" warm "$HTTPS" "$WARM_N" "$C/curl-bundle.pem"
       run $CLIENT "$BC" cold "$HTTP" "$COLD_N"
@@ -249,14 +256,14 @@ if [ "$CG" = 1 ]; then
   log "callgrind: instructions per warm request = (Ir(1200 calls) - Ir(200 calls)) / 1000"
   for proto in http https; do
     if [ $proto = http ]; then url=$HTTP; else url=$HTTPS; fi
-    for who in curl gsms; do
-      if [ $who = curl ]; then bin=$BC ca=$C/curl-bundle.pem; else bin=$BG ca=$C/ca.pem; fi
+    for who in curl gsms raw; do
+      case $who in curl) bin=$BC ca=$C/curl-bundle.pem lbl=libcurl ;; gsms) bin=$BG ca=$C/ca.pem lbl=libgsms ;; raw) bin=$BR ca=$C/ca.pem lbl=raw ;; esac
       irs=()
       for n in 200 1200; do
         valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.out" "$bin" warm "$url" $n "$ca" >/dev/null 2>"$TMP/cg.err"
         irs+=("$(sed -n 's/.*Collected : //p' "$TMP/cg.err" | tr -d ' ')")
       done
-      echo "RESULT lib$who callgrind_warm_$proto ir_per_request=$(((irs[1] - irs[0]) / 1000))" | tee -a "$RESULTS"
+      echo "RESULT $lbl callgrind_warm_$proto ir_per_request=$(((irs[1] - irs[0]) / 1000))" | tee -a "$RESULTS"
     done
   done
 fi
@@ -265,8 +272,8 @@ fi
 log "strace: system calls per warm request = (calls(1200 requests) - calls(200 requests)) / 1000"
 for proto in http https; do
   if [ $proto = http ]; then url=$HTTP; else url=$HTTPS; fi
-  for who in curl gsms; do
-    if [ $who = curl ]; then bin=$BC ca=$C/curl-bundle.pem; else bin=$BG ca=$C/ca.pem; fi
+  for who in curl gsms raw; do
+    case $who in curl) bin=$BC ca=$C/curl-bundle.pem lbl=libcurl ;; gsms) bin=$BG ca=$C/ca.pem lbl=libgsms ;; raw) bin=$BR ca=$C/ca.pem lbl=raw ;; esac
     tot=() clo=() snd=()
     for n in 200 1200; do
       strace -f -c -o "$TMP/st.txt" "$bin" warm "$url" $n "$ca" >/dev/null
@@ -274,7 +281,7 @@ for proto in http https; do
       clo+=("$(awk '$NF ~ /^clone/{s+=$4} END{print s+0}' "$TMP/st.txt")")
       snd+=("$(awk '$NF ~ /^(sendto|write|sendmsg|writev)$/{s+=$4} END{print s+0}' "$TMP/st.txt")")
     done
-    echo "RESULT lib$who strace_warm_$proto syscalls_per_request=$(python3 -c "print(round(((${tot[1]})-(${tot[0]}))/1000,2))") writes_per_request=$(python3 -c "print(round(((${snd[1]})-(${snd[0]}))/1000,2))") threads_started_per_request=$(python3 -c "print(round(((${clo[1]})-(${clo[0]}))/1000,3))")" | tee -a "$RESULTS"
+    echo "RESULT $lbl strace_warm_$proto syscalls_per_request=$(python3 -c "print(round(((${tot[1]})-(${tot[0]}))/1000,2))") writes_per_request=$(python3 -c "print(round(((${snd[1]})-(${snd[0]}))/1000,2))") threads_started_per_request=$(python3 -c "print(round(((${clo[1]})-(${clo[0]}))/1000,3))")" | tee -a "$RESULTS"
   done
 done
 
@@ -282,14 +289,14 @@ done
 log "sizes (stripped with strip --strip-all)"
 sz() { strip --strip-all -o "$TMP/s" "$1" && stat -c %s "$TMP/s"; }
 size() { echo "RESULT size $1 bytes=$(sz "$2")" | tee -a "$RESULTS"; }
-size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-s)" "$TMP/lib/libgsms.so"
+size "libgsms.so:release(cargo-rustc-cdylib,lto,profile.release)" "$TMP/lib/libgsms.so"
 gcc -std=c99 -O2 -Iinclude samples/c/allocate.c "$TMP/lib/libgsms.a" -lpthread -ldl -lm -o "$TMP/allocate_static"
-size "allocate(static-libgsms.a):release(cargo-rustc-staticlib,lto,opt-s)" "$TMP/allocate_static"
+size "allocate(static-libgsms.a):release(cargo-rustc-staticlib,lto,profile.release)" "$TMP/allocate_static"
 gcc -std=c99 -O2 -Iinclude samples/c/allocate.c -L"$TMP/lib" -lgsms -o "$TMP/allocate_dynamic"
 size "allocate(dynamic):gcc-O2" "$TMP/allocate_dynamic"
 size "libgsms.so:dev(cargo-build)" "$TMP/dev/libgsms.so"
 [ -f "$TMP/lib/libgsms-cargo-build-release.so" ] &&
-  size "libgsms.so:release(cargo-build,rlib-in-crate-types:lto-dropped,opt-s)" "$TMP/lib/libgsms-cargo-build-release.so"
+  size "libgsms.so:release(cargo-build,rlib-in-crate-types:lto-dropped,profile.release)" "$TMP/lib/libgsms-cargo-build-release.so"
 [ -f "$TMP/lib/libgsms-opt3-lto.so" ] && size "libgsms.so:release(cargo-rustc-cdylib,lto,opt-3)" "$TMP/lib/libgsms-opt3-lto.so"
 for l in libcurl.so.4 libssl.so.3 libcrypto.so.3; do
   f=$(ldconfig -p | awk -v l="$l" '$1==l && /x86-64/{print $NF; exit}')

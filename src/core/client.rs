@@ -44,26 +44,56 @@ impl CallOptions<'_> {
 
 pub struct Client {
     agent: ureq::Agent,
+    /// The User-Agent header value, made once.
+    user_agent: Option<ureq::http::HeaderValue>,
     base_url: String,
     discovery_url: String,
     retry: RetryPolicy,
     request_timeout: Duration,
-    token: RwLock<Option<Arc<str>>>,
+    /// The static Authorization value with its secrets, worked out once (not per call).
+    token: RwLock<Option<Arc<Credential>>>,
     provider: Option<Arc<dyn TokenProvider>>,
     log: Option<(LogSink, LogLevel)>,
     hooks: Hooks,
 }
 
-/// The body of a 2xx answer, with the secrets of the attempt that fetched it.
+/// An Authorization value (and signature) and the secrets to clean out of server text. The
+/// static token's is made once per value; a provider's once per attempt.
+pub struct Credential {
+    token: Token,
+    secrets: Secrets,
+    /// The Authorization header value, made once (shared by every request that sends it).
+    header: Option<ureq::http::HeaderValue>,
+}
+
+impl Credential {
+    fn new(token: Token) -> Credential {
+        let mut secrets = Secrets::of_authorization(Some(&token.authorization));
+        if let Some(sig) = &token.signature {
+            secrets.add(sig);
+        }
+        let header = http::shared_value(&token.authorization);
+        Credential { token, secrets, header }
+    }
+}
+
+/// No credential: nothing to redact.
+static NO_SECRETS: Secrets = Secrets::none();
+
+fn secrets_of(cred: Option<&Credential>) -> &Secrets {
+    cred.map_or(&NO_SECRETS, |c| &c.secrets)
+}
+
+/// The body of a 2xx answer, with the credential (its secrets) of the attempt that fetched it.
 pub struct Body {
     pub bytes: Vec<u8>,
-    secrets: Secrets,
+    cred: Option<Arc<Credential>>,
 }
 
 impl Body {
     /// `text` (this body's) cleaned of the attempt's secrets.
     pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        self.secrets.redact(text)
+        secrets_of(self.cred.as_deref()).redact(text)
     }
 
     /// The body as text for `raw_json`, cleaned of the attempt's secrets.
@@ -72,7 +102,7 @@ impl Body {
             Ok(t) => t,
             Err(e) => super::call::lossy_text(e.as_bytes()),
         };
-        self.secrets.redact_owned(text)
+        secrets_of(self.cred.as_deref()).redact_owned(text)
     }
 }
 
@@ -91,11 +121,16 @@ impl Client {
         validate::base_url(&cfg.base_url)?;
         Ok(Client {
             agent: http::build_agent(cfg).map_err(InvalidArgument)?,
+            user_agent: http::shared_value(&http::user_agent(cfg)),
             base_url: cfg.base_url.clone(),
             discovery_url: cfg.discovery_url().to_string(),
             retry: cfg.retry,
             request_timeout: cfg.request_timeout,
-            token: RwLock::new(cfg.auth_token.as_deref().map(Arc::from)),
+            token: RwLock::new(
+                cfg.auth_token
+                    .as_ref()
+                    .map(|a| Arc::new(Credential::new(Token { authorization: a.clone(), signature: None }))),
+            ),
             provider: cfg.token_provider.clone(),
             log: cfg.log.clone(),
             hooks: Hooks::default(),
@@ -119,7 +154,10 @@ impl Client {
 
     /// The URL of an exchange, refused when it is longer than the library sends.
     pub fn url_of(&self, ep: &Endpoint) -> Result<String, InvalidArgument> {
-        let url = format!("{}{}", self.host_url(ep.host), ep.path);
+        let host = self.host_url(ep.host);
+        let mut url = String::with_capacity(host.len() + ep.path.len());
+        url.push_str(host);
+        url.push_str(&ep.path);
         validate::url_length("the request URL", &url)?;
         Ok(url)
     }
@@ -127,7 +165,8 @@ impl Client {
     /// Replaces the static Authorization value (a token provider, when configured, still wins).
     pub fn set_auth_token(&self, authorization: &str) -> Result<(), InvalidArgument> {
         validate::header_value("authorization", authorization)?;
-        *self.token.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(authorization));
+        let cred = Credential::new(Token { authorization: authorization.to_string(), signature: None });
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(cred));
         Ok(())
     }
 
@@ -166,17 +205,16 @@ impl Client {
 
     /// The Authorization value (and signature) for the next attempt. `Err(None)`: the client is
     /// being freed (the provider may not be called any more); `Err(Some(msg))`: the provider failed.
-    fn authorization(&self, req: &TokenRequest<'_>) -> Result<Option<Token>, Option<String>> {
+    fn authorization(&self, req: &TokenRequest<'_>) -> Result<Option<Arc<Credential>>, Option<String>> {
         if let Some(p) = &self.provider {
             let t = self.hooks.call(|| p.token_for(req)).ok_or(None)?.map_err(Some)?;
             validate::header_value("authorization from the token provider", &t.authorization).map_err(|e| Some(e.0))?;
             if let Some(sig) = &t.signature {
                 validate::header_value("signature from the token provider", sig).map_err(|e| Some(e.0))?;
             }
-            return Ok(Some(t));
+            return Ok(Some(Arc::new(Credential::new(t))));
         }
-        let static_token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        Ok(static_token.map(|a| Token { authorization: a.to_string(), signature: None }))
+        Ok(self.token.read().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// One exchange with everything calls share: the token (and one refresh after a 401), the
@@ -228,7 +266,7 @@ impl Client {
             force_refresh = false;
             tries += 1;
             info.attempts += 1;
-            match self.attempt(ep, &url, token.as_ref(), timeout, tries, refreshed, opts, info) {
+            match self.attempt(ep, &url, token, timeout, tries, refreshed, opts, info) {
                 Attempt::Done(body) => return body,
                 Attempt::Resend => {
                     refreshed = true;
@@ -251,7 +289,7 @@ impl Client {
         &self,
         ep: &Endpoint,
         url: &str,
-        token: Option<&Token>,
+        cred: Option<Arc<Credential>>,
         timeout: Duration,
         tries: u32,
         refreshed: bool,
@@ -261,10 +299,8 @@ impl Client {
         let method = ep.method.as_str();
         let path = ep.path.as_str();
         // Server text is cleaned of this attempt's secrets here, once, before anything keeps or logs it.
-        let mut secrets = Secrets::of_authorization(token.map(|t| t.authorization.as_str()));
-        if let Some(sig) = token.and_then(|t| t.signature.as_deref()) {
-            secrets.add(sig);
-        }
+        let token = cred.as_deref().map(|c| &c.token);
+        let secrets = secrets_of(cred.as_deref());
         let started = Instant::now();
         let request = http::Request {
             method: ep.method,
@@ -272,11 +308,13 @@ impl Client {
             contract: ep.contract,
             body: ep.body.as_deref(),
             authorization: token.map(|t| t.authorization.as_str()),
+            authorization_value: cred.as_deref().and_then(|c| c.header.as_ref()),
             signature: token.and_then(|t| t.signature.as_deref()),
+            user_agent: self.user_agent.as_ref(),
         };
         let outcome = http::exchange(&self.agent, &request, timeout, self.request_timeout)
-            .map(|r| r.redacted(&secrets))
-            .map_err(|e| e.redacted(&secrets));
+            .map(|r| r.redacted(secrets))
+            .map_err(|e| e.redacted(secrets));
         let ms = started.elapsed().as_secs_f64() * 1e3;
         let reply = match outcome {
             Err(_) if opts.cancel.is_some_and(|c| c.is_cancelled()) => {
@@ -340,7 +378,7 @@ impl Client {
             }
             info.status = Status::Ok;
             info.error_message.clear();
-            return Attempt::Done(Some(Body { bytes: reply.body, secrets }));
+            return Attempt::Done(Some(Body { bytes: reply.body, cred }));
         }
         info.raw_json = secrets.redact_owned(super::call::lossy_text(&reply.body));
         let detail = error_body_message(info.raw_json.as_bytes())

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use ureq::http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Connector, NextTimeout};
 use ureq::Agent;
@@ -78,13 +79,24 @@ impl fmt::Display for TransportError {
     }
 }
 
+/// The User-Agent value of a client.
+pub fn user_agent(cfg: &Config) -> String {
+    match &cfg.user_agent {
+        Some(app) => format!("gsms/{} {app}", env!("CARGO_PKG_VERSION")),
+        None => format!("gsms/{}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// A header value made once and sent with every request: cloning it shares its bytes (ureq
+/// would otherwise copy the value into a new allocation for every request).
+pub fn shared_value(v: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(v).ok()
+}
+
 /// The client's HTTP agent. `Err`: the CA bundle cannot be used (the setter checks it first).
 pub fn build_agent(cfg: &Config) -> Result<Agent, String> {
     let tls = client_config(&cfg.extra_roots)?;
-    let ua = match &cfg.user_agent {
-        Some(app) => format!("gsms/{} {app}", env!("CARGO_PKG_VERSION")),
-        None => format!("gsms/{}", env!("CARGO_PKG_VERSION")),
-    };
+    let ua = user_agent(cfg);
     let config = Agent::config_builder()
         .http_status_as_error(false)
         // Never follow a redirect: it could carry the Authorization header to another host.
@@ -190,13 +202,23 @@ pub struct Request<'a> {
     pub method: Method,
     pub url: &'a str,
     /// `x-xbl-contract-version`.
-    pub contract: &'a str,
+    pub contract: &'static str,
     /// A JSON body (sent with Content-Type and Content-Length); `None` sends neither.
     pub body: Option<&'a [u8]>,
     pub authorization: Option<&'a str>,
+    /// `authorization` made into a header value once (see [`shared_value`]), when it could be.
+    pub authorization_value: Option<&'a HeaderValue>,
     /// `Signature` header, when the token provider gave one.
     pub signature: Option<&'a str>,
+    /// The client's User-Agent (see [`shared_value`]); `None`: ureq adds the agent's.
+    pub user_agent: Option<&'a HeaderValue>,
 }
+
+const CONTRACT_VERSION: HeaderName = HeaderName::from_static("x-xbl-contract-version");
+const SIGNATURE: HeaderName = HeaderName::from_static("signature");
+const CORRELATION_ID: HeaderName = HeaderName::from_static("x-xblcorrelationid");
+const ANY: HeaderValue = HeaderValue::from_static("*/*");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Sends one request and reads the whole answer (bounded by `timeout` and the body caps).
 pub fn exchange(
@@ -205,13 +227,22 @@ pub fn exchange(
     timeout: Duration,
     agent_timeout: Duration,
 ) -> Result<Reply, TransportError> {
+    // Names and values that are static or made once per client or token: no allocation or
+    // validation per request for them (a header ureq does not find, it adds with a copy).
     fn headers<B>(mut rb: ureq::RequestBuilder<B>, req: &Request<'_>) -> ureq::RequestBuilder<B> {
-        rb = rb.header("x-xbl-contract-version", req.contract);
-        if let Some(a) = req.authorization {
-            rb = rb.header("Authorization", a);
+        if let Some(ua) = req.user_agent {
+            rb = rb.header(USER_AGENT, ua.clone()).header(ACCEPT, ANY);
         }
-        if let Some(sig) = req.signature {
-            rb = rb.header("Signature", sig);
+        rb = rb.header(CONTRACT_VERSION, HeaderValue::from_static(req.contract));
+        // Every header is (HeaderName, HeaderValue): one instance of ureq's generic `header`.
+        // Authorization and Signature values were checked (visible ASCII and space: always valid
+        // header values) before they got here.
+        let auth = req.authorization_value.cloned().or_else(|| req.authorization.and_then(shared_value));
+        if let Some(v) = auth {
+            rb = rb.header(AUTHORIZATION, v);
+        }
+        if let Some(v) = req.signature.and_then(shared_value) {
+            rb = rb.header(SIGNATURE, v);
         }
         rb
     }
@@ -221,7 +252,7 @@ pub fn exchange(
     let per_call = (timeout != agent_timeout).then_some(timeout);
     let sent = match (req.method, req.body) {
         (Method::Post, body) => {
-            let rb = headers(agent.post(req.url), req).header("Content-Type", "application/json");
+            let rb = headers(agent.post(req.url), req).header(CONTENT_TYPE, JSON);
             let body = body.unwrap_or_default();
             match per_call {
                 None => rb.send(body),
@@ -238,13 +269,17 @@ pub fn exchange(
     };
     let mut resp = sent.map_err(|e| map_error(e, "before any response", true))?;
     let status = resp.status().as_u16();
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
-    let correlation_id = header("x-xblcorrelationid").unwrap_or_default();
-    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+    // Looked up by HeaderName (a &str name is parsed and lowercased for every lookup).
+    let header = |name: &HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let correlation_id = header(&CORRELATION_ID).unwrap_or_default().to_string();
+    let retry_after = header(&RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
     let (body, body_error) = if (200..300).contains(&status) {
-        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).read_to_vec() {
-            Ok(b) => (b, None),
-            Err(e) => (Vec::new(), Some(map_error(e, "reading the response body", false))),
+        // One allocation of the announced size (capped) instead of a vector grown from empty.
+        let announced = resp.body().content_length().unwrap_or(0).min(MAX_BODY_BYTES);
+        let mut buf = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader().read_to_end(&mut buf) {
+            Ok(_) => (buf, None),
+            Err(e) => (Vec::new(), Some(map_error(ureq::Error::from(e), "reading the response body", false))),
         }
     } else {
         let mut buf = Vec::new();

@@ -18,11 +18,15 @@ pub const MIN_SECRET_BYTES: usize = 6;
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     parts: Vec<String>,
+    /// For each part, a shorter part inside it, if any: where that one is absent, so is this
+    /// one. The parts of one Authorization value all end with its token, so text without the
+    /// token is searched once, not once per part.
+    witness: Vec<Option<usize>>,
 }
 
 impl Secrets {
-    pub fn none() -> Secrets {
-        Secrets::default()
+    pub const fn none() -> Secrets {
+        Secrets { parts: Vec::new(), witness: Vec::new() }
     }
 
     pub fn of_authorization(value: Option<&str>) -> Secrets {
@@ -48,15 +52,36 @@ impl Secrets {
             self.parts.push(part.to_string());
             // Longest first, so a part inside a longer one does not leave the rest behind.
             self.parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            // The shortest other part inside each part (parts are distinct, so it is shorter).
+            self.witness = (0..self.parts.len())
+                .map(|i| (i + 1..self.parts.len()).rev().find(|&j| self.parts[i].contains(self.parts[j].as_str())))
+                .collect();
         }
     }
 
     /// `text` with every secret part replaced by [`REDACTED`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for p in &self.parts {
+        // Parts known to be absent from `text` (bit i: part i), while nothing was replaced yet.
+        let mut absent: u64 = 0;
+        for (i, p) in self.parts.iter().enumerate() {
+            if matches!(out, Cow::Borrowed(_)) && i < 64 {
+                if absent & (1 << i) != 0 {
+                    continue;
+                }
+                if let Some(w) = self.witness[i].filter(|&w| w < 64) {
+                    if absent & (1 << w) == 0 && !text.contains(self.parts[w].as_str()) {
+                        absent |= 1 << w;
+                    }
+                    if absent & (1 << w) != 0 {
+                        continue; // the shorter part inside this one is absent: so is this one
+                    }
+                }
+            }
             if out.contains(p.as_str()) {
                 out = Cow::Owned(out.replace(p.as_str(), REDACTED));
+            } else if i < 64 {
+                absent |= 1 << i;
             }
         }
         out
@@ -83,6 +108,27 @@ mod tests {
         assert_eq!(s.redact("token secret-token-123 twice secret-token-123"), "token <redacted> twice <redacted>");
         assert_eq!(s.redact("nothing here"), "nothing here");
         assert!(matches!(s.redact("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn parts_are_found_whichever_shorter_parts_they_contain() {
+        let mut s = Secrets::of_authorization(Some("XBL3.0 x=userhash;secret-token-123"));
+        s.add("signature-xyz");
+        // Every part contains the token, which is searched first: absent, nothing is searched again.
+        assert_eq!(s.witness.iter().filter(|w| w.is_some()).count(), 3, "{:?}", s.parts);
+        assert!(matches!(s.redact("no secret, not even secret-token-12"), Cow::Borrowed(_)));
+        assert_eq!(s.redact("sig signature-xyz"), "sig <redacted>");
+        assert_eq!(s.redact("only secret-token-123 here"), "only <redacted> here");
+        assert_eq!(s.redact("x=userhash;secret-token-123 and signature-xyz"), "<redacted> and <redacted>");
+        // A part whose shorter part is absent is skipped, one with none is searched.
+        let mut t = Secrets::default();
+        t.add("abcdef-long");
+        t.add("cdef-l");
+        t.add("zzzzzz");
+        assert_eq!(t.redact("abcdef-long zzzzzz"), "<redacted> <redacted>");
+        assert_eq!(t.redact("cdef-l"), "<redacted>");
+        assert!(matches!(t.redact("abcdef-xx"), Cow::Borrowed(_)));
+        assert_eq!(t.redact("abcdef-lon"), "ab<redacted>on");
     }
 
     #[test]

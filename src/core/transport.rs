@@ -1,12 +1,16 @@
 //! The TCP transport under ureq (in place of ureq's own `TcpConnector`), cut to fewer system calls
-//! per request. Measured in BENCHMARKS.md; ureq's transport made 14 per pooled request, this one 4:
+//! per request. Measured in BENCHMARKS.md; ureq's transport made 14 per pooled request, this one 3:
 //! - the request head and body leave in one write: output is held until the transport is asked to
 //!   read (the request is then complete) and sent with one `send` (ureq writes them separately);
 //! - socket timeouts are set only when they change by more than `TIMEOUT_STEP` (ureq sets
 //!   `SO_SNDTIMEO`/`SO_RCVTIMEO` before every write and read, as the per-call budget shrinks);
 //!   a read may so outlast the call's budget by at most `TIMEOUT_STEP`;
 //! - the liveness probe of a pooled connection is one `recv(MSG_PEEK | MSG_DONTWAIT)` (ureq
-//!   switches the socket to non-blocking and back around a read: three calls, twice per request).
+//!   switches the socket to non-blocking and back around a read: three calls), and it is made
+//!   once per request instead of twice: ureq's pool asks `is_open` when a connection goes back
+//!   into the pool and again when it is taken out. Only the second answer decides anything (a
+//!   connection that fails the probe is dropped, and the later probe sees everything the earlier
+//!   one would have, and more), so the first is answered without a system call.
 //!
 //! TLS (ureq's `RustlsConnector`) is chained on top, unchanged. No proxy support: the agent has none.
 
@@ -70,6 +74,7 @@ impl Connector<()> for TcpConnector {
             held: Vec::new(),
             read_timeout: None,
             write_timeout: None,
+            read_since_probe: false,
         }))
     }
 }
@@ -116,6 +121,10 @@ pub struct TcpTransport {
     held: Vec<u8>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Set by a read, cleared by `is_open`: the first `is_open` after a response (ureq returning
+    /// the connection to its pool) is answered without probing; the next one (taking it out of
+    /// the pool for a request) probes. See the module doc.
+    read_since_probe: bool,
 }
 
 impl fmt::Debug for TcpTransport {
@@ -227,11 +236,19 @@ impl Transport for TcpTransport {
             }
         };
         self.buffers.input_appended(amount);
+        self.read_since_probe = true;
         Ok(amount > 0)
     }
 
     fn is_open(&mut self) -> bool {
-        self.held.is_empty() && probe(&self.stream.stream)
+        if !self.held.is_empty() {
+            return false;
+        }
+        if std::mem::take(&mut self.read_since_probe) {
+            // Going back into the pool: the probe made when it is taken out decides.
+            return true;
+        }
+        probe(&self.stream.stream)
     }
 }
 

@@ -8,6 +8,7 @@
 //! Fields are read raw (`serde_json::value::RawValue`) where a type may vary, so that a value the
 //! JSON library cannot hold (`1e400`) is "unparsable" (the field's default), never a broken answer.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -51,17 +52,22 @@ fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<&'de str, D::Error> {
     <&'de RawValue>::deserialize(d).map(RawValue::get)
 }
 
-/// The value as text when it is a JSON string; `None` for any other type.
-fn string_of(raw: &str) -> Option<String> {
-    raw.trim_start().starts_with('"').then(|| serde_json::from_str::<String>(raw).ok()).flatten()
+/// The value as text when it is a JSON string; `None` for any other type. A string without
+/// escapes is borrowed as it stands (`raw` is valid JSON: serde_json checked it).
+fn string_of(raw: &str) -> Option<Cow<'_, str>> {
+    let t = raw.trim();
+    if !t.starts_with('"') {
+        return None;
+    }
+    if t.len() >= 2 && t.ends_with('"') && !t.contains('\\') {
+        return Some(Cow::Borrowed(&t[1..t.len() - 1]));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
 /// A number from a JSON number or a numeric string (trimmed), as f64; `None` otherwise.
 fn number_of(raw: &str) -> Option<f64> {
-    let text = match string_of(raw) {
-        Some(s) => s,
-        None => raw.trim().to_string(),
-    };
+    let text = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
     let t = text.trim();
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) {
         return None;
@@ -72,7 +78,7 @@ fn number_of(raw: &str) -> Option<f64> {
 /// An unsigned integer from a number or numeric string: saturated at `max`, truncated; negative,
 /// non-finite or unparsable -> `None`.
 fn unsigned_of(raw: &str, max: u64) -> Option<u64> {
-    let t = string_of(raw).unwrap_or_else(|| raw.trim().to_string());
+    let t = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
     if let Ok(v) = t.trim().parse::<u64>() {
         return Some(v.min(max));
     }
@@ -111,7 +117,7 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 /// An enum sent as a string, matched case-insensitively by the caller: the text, or `None` when
 /// the value is not a string (then the enum reads as unknown).
 pub fn enum_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(string_of(raw(d)?))
+    Ok(string_of(raw(d)?).map(Cow::into_owned))
 }
 
 /// A text field: a string (no NUL: it reaches C as a C string), or null/absent -> "". Any other
@@ -129,7 +135,7 @@ pub fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let r = raw(d)?;
     let t = r.trim();
     let s = match string_of(t) {
-        Some(s) => s,
+        Some(s) => s.into_owned(),
         None if t.bytes().next().is_some_and(|b| b == b'-' || b.is_ascii_digit()) => t.to_string(),
         None => String::new(),
     };
@@ -200,17 +206,33 @@ struct PortEntry {
 /// `portMappings`: an array of `{"Key": name, "Value": {"internal": n, "external": n}}`; null,
 /// absent or an object in its place -> no ports; a string or a number in its place, or a bad
 /// entry, is a protocol error.
+/// Read in one pass (not as raw text parsed again).
 pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PortMapping>, D::Error> {
-    let r = raw(d)?;
-    let t = r.trim_start();
-    if t.starts_with('{') || t.starts_with("null") {
-        return Ok(Vec::new());
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<PortMapping>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of port mappings")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Vec<PortMapping>, A::Error> {
+            let mut out = Vec::with_capacity(s.size_hint().unwrap_or(0).min(16));
+            while let Some(e) = s.next_element::<PortEntry>()? {
+                out.push(PortMapping { name: e.key, internal: e.value.internal.0, external: e.value.external.0 });
+            }
+            Ok(out)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Vec<PortMapping>, A::Error> {
+            while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
+            Ok(Vec::new())
+        }
     }
-    let entries: Vec<PortEntry> = serde_json::from_str(r).map_err(de::Error::custom)?;
-    Ok(entries
-        .into_iter()
-        .map(|e| PortMapping { name: e.key, internal: e.value.internal.0, external: e.value.external.0 })
-        .collect())
+    d.deserialize_any(V)
 }
 
 /// A list whose entries are objects of type `T`; null or absent -> empty; entries that are not

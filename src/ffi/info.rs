@@ -3,6 +3,7 @@
 //! use for their error text.
 
 use std::ffi::{c_char, CString};
+use std::sync::OnceLock;
 
 use super::{cstring, gsms_status, guard, invalid, set_last_error, text_ptr};
 use crate::core::CallInfo;
@@ -17,7 +18,9 @@ pub struct gsms_call_info {
     correlation_id: CString,
     error_message: CString,
     raw_json: CString,
-    description: CString,
+    /// Made on first request (`gsms_call_info_describe`): most results are never described, and
+    /// formatting it cost every call about 8 allocations.
+    description: OnceLock<CString>,
 }
 
 impl gsms_call_info {
@@ -31,7 +34,7 @@ impl gsms_call_info {
             correlation_id: cstring(&i.correlation_id),
             error_message: cstring(&i.error_message),
             raw_json: cstring(&i.raw_json),
-            description: cstring(&describe(status, i)),
+            description: OnceLock::new(),
         }
     }
 
@@ -42,28 +45,56 @@ impl gsms_call_info {
     pub(crate) fn error_message(&self) -> &CString {
         &self.error_message
     }
+
+    /// The description (see [`describe`]), made once.
+    fn description(&self) -> &CString {
+        self.description.get_or_init(|| {
+            let message = self.error_message.to_string_lossy();
+            let correlation_id = self.correlation_id.to_string_lossy();
+            cstring(&describe_parts(
+                self.status,
+                &message,
+                self.http_status,
+                self.attempts,
+                self.retry_after_ms,
+                &correlation_id,
+            ))
+        })
+    }
 }
 
 /// One line a person can act on, e.g.
 /// `GSMS_ERR_HTTP_STATUS: HTTP 404: no such title (HTTP 404, 1 attempt, correlation id 5e1d...)`.
+#[cfg(test)]
 fn describe(status: gsms_status, i: &CallInfo) -> String {
+    describe_parts(status, &i.error_message, i.http_status, i.attempts, i.retry_after_ms, &i.correlation_id)
+}
+
+fn describe_parts(
+    status: gsms_status,
+    error_message: &str,
+    http_status: u16,
+    attempts: u32,
+    retry_after_ms: u32,
+    correlation_id: &str,
+) -> String {
     let mut s = status.name().to_string_lossy().into_owned();
-    if !i.error_message.is_empty() {
+    if !error_message.is_empty() {
         s.push_str(": ");
-        s.push_str(&i.error_message);
+        s.push_str(error_message);
     }
     let mut details = Vec::new();
-    if i.http_status != 0 {
-        details.push(format!("HTTP {}", i.http_status));
+    if http_status != 0 {
+        details.push(format!("HTTP {http_status}"));
     }
-    if i.attempts > 0 {
-        details.push(format!("{} attempt{}", i.attempts, if i.attempts == 1 { "" } else { "s" }));
+    if attempts > 0 {
+        details.push(format!("{attempts} attempt{}", if attempts == 1 { "" } else { "s" }));
     }
-    if i.retry_after_ms > 0 {
-        details.push(format!("Retry-After {} ms", i.retry_after_ms));
+    if retry_after_ms > 0 {
+        details.push(format!("Retry-After {retry_after_ms} ms"));
     }
-    if !i.correlation_id.is_empty() {
-        details.push(format!("correlation id {}", i.correlation_id));
+    if !correlation_id.is_empty() {
+        details.push(format!("correlation id {correlation_id}"));
     }
     if !details.is_empty() {
         s.push_str(&format!(" ({})", details.join(", ")));
@@ -135,7 +166,7 @@ pub unsafe extern "C" fn gsms_call_info_raw_json(i: *const gsms_call_info) -> *c
 /// Borrowed; valid until the result is freed. "" for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn gsms_call_info_describe(i: *const gsms_call_info) -> *const c_char {
-    guard(|| text_ptr(unsafe { get(i) }.map(|i| &i.description)))
+    guard(|| text_ptr(unsafe { get(i) }.map(|i| i.description())))
 }
 
 #[cfg(test)]

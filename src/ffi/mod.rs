@@ -151,6 +151,10 @@ thread_local! {
 }
 
 pub(crate) fn set_last_error(msg: &str) {
+    // A successful call records "" (twice for a blocking call): no new string when it is "" already.
+    if msg.is_empty() && LAST_ERROR.with(|l| l.borrow().is_empty()) {
+        return;
+    }
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|l| *l.borrow_mut() = c);
 }
