@@ -103,9 +103,11 @@ pub(crate) fn progress(op: &Arc<OpInner>, snapshot: impl FnOnce() -> AnyResult) 
 }
 
 /// Runs one event's user callback with no lock held but `deliver`.
-pub(crate) fn run_event(s: &Shared, ev: Event) {
+/// Runs one event's callback, if it still has one; returns whether a callback ran (a progress
+/// event whose operation a cancel completed in the meantime has none, and does not count).
+pub(crate) fn run_event(s: &Shared, ev: Event) -> bool {
     let prev = IN_CALLBACK.with(|c| c.replace(s as *const Shared));
-    match ev {
+    let ran = match ev {
         Event::Progress(op, r) => {
             let cb = lock(&op.slot).on_progress.take();
             if let Some(mut cb) = cb {
@@ -114,6 +116,9 @@ pub(crate) fn run_event(s: &Shared, ev: Event) {
                 if !slot.done {
                     slot.on_progress = Some(cb);
                 }
+                true
+            } else {
+                false
             }
         }
         Event::Done(op) => {
@@ -125,17 +130,20 @@ pub(crate) fn run_event(s: &Shared, ev: Event) {
             if let Some(cb) = cb {
                 let _ = catch_unwind(AssertUnwindSafe(|| cb(status, result.as_ref())));
             }
+            // A completion counts even without a callback: the operation is delivered (its
+            // result is ready for take_result) and the caller asked to be told how many were.
+            true
         }
-    }
+    };
     IN_CALLBACK.with(|c| c.set(prev));
+    ran
 }
 
 /// Runs every queued event; returns how many ran. The caller holds `deliver`.
 pub(crate) fn run_all(s: &Shared) -> usize {
     let mut ran = 0;
     while let Some(ev) = lock(&s.events).queue.pop_front() {
-        run_event(s, ev);
-        ran += 1;
+        ran += usize::from(run_event(s, ev));
     }
     ran
 }

@@ -351,8 +351,7 @@ impl Client {
         let mut ran = 0usize;
         while ran < budget && s.life.is_running() {
             let Some(ev) = lock(&s.events).queue.pop_front() else { break };
-            delivery::run_event(s, ev);
-            ran += 1;
+            ran += usize::from(delivery::run_event(s, ev));
         }
         drop(guard);
         // A callback may have freed the client: what is left runs now, and counts.
