@@ -43,9 +43,7 @@ impl CallOptions<'_> {
 }
 
 pub struct Client {
-    agent: ureq::Agent,
-    /// The User-Agent header value, made once.
-    user_agent: Option<ureq::http::HeaderValue>,
+    agent: http::Agent,
     base_url: String,
     discovery_url: String,
     retry: RetryPolicy,
@@ -62,8 +60,6 @@ pub struct Client {
 pub struct Credential {
     token: Token,
     secrets: Secrets,
-    /// The Authorization header value, made once (shared by every request that sends it).
-    header: Option<ureq::http::HeaderValue>,
 }
 
 impl Credential {
@@ -72,8 +68,7 @@ impl Credential {
         if let Some(sig) = &token.signature {
             secrets.add(sig);
         }
-        let header = http::shared_value(&token.authorization);
-        Credential { token, secrets, header }
+        Credential { token, secrets }
     }
 }
 
@@ -120,8 +115,7 @@ impl Client {
     pub fn new(cfg: &Config) -> Result<Client, InvalidArgument> {
         validate::base_url(&cfg.base_url)?;
         Ok(Client {
-            agent: http::build_agent(cfg).map_err(InvalidArgument)?,
-            user_agent: http::shared_value(&http::user_agent(cfg)),
+            agent: http::build_agent(cfg),
             base_url: cfg.base_url.clone(),
             discovery_url: cfg.discovery_url().to_string(),
             retry: cfg.retry,
@@ -185,7 +179,7 @@ impl Client {
     /// fail at once. Used when the client is freed.
     pub fn close(&self) {
         self.hooks.close();
-        self.agent.clone().shutdown();
+        self.agent.shutdown();
     }
 
     /// True when this thread is inside this client's log sink or token provider.
@@ -196,7 +190,7 @@ impl Client {
     /// Resolves DNS and opens a pooled connection to the base URL (blocking).
     pub fn warmup(&self) {
         let t = Instant::now();
-        match http::warmup(&self.agent, &self.base_url) {
+        match http::warmup(&self.agent, &self.base_url, self.request_timeout) {
             Ok(s) => self
                 .log(LogLevel::Debug, || format!("warmup: HEAD / -> {s} in {:.1} ms", t.elapsed().as_secs_f64() * 1e3)),
             Err(e) => self.log(LogLevel::Warn, || format!("warmup failed: {e}")),
@@ -308,11 +302,9 @@ impl Client {
             contract: ep.contract,
             body: ep.body.as_deref(),
             authorization: token.map(|t| t.authorization.as_str()),
-            authorization_value: cred.as_deref().and_then(|c| c.header.as_ref()),
             signature: token.and_then(|t| t.signature.as_deref()),
-            user_agent: self.user_agent.as_ref(),
         };
-        let outcome = http::exchange(&self.agent, &request, timeout, self.request_timeout)
+        let outcome = http::exchange(&self.agent, &request, timeout)
             .map(|r| r.redacted(secrets))
             .map_err(|e| e.redacted(secrets));
         let ms = started.elapsed().as_secs_f64() * 1e3;

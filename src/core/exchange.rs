@@ -19,6 +19,8 @@ pub enum Host {
 pub enum Method {
     Get,
     Post,
+    /// Only the warmup sends it (`HEAD /`).
+    Head,
 }
 
 impl Method {
@@ -26,6 +28,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Head => "HEAD",
         }
     }
 }

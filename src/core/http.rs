@@ -1,33 +1,43 @@
-//! One HTTP exchange over the client's ureq agent: the transport below the retry logic.
+//! The HTTP/1.1 client under the retry logic: one exchange (request out, whole answer in) over a
+//! pool of keep-alive connections (transport.rs), with the response head parsed by `httparse`.
+//!
+//! It does what this service needs and no more, which is most of why a warm request costs a
+//! third of the instructions a general-purpose client spent (BENCHMARKS.md): no redirects (one
+//! could carry the Authorization header to another host), no proxies, no compression, no
+//! request streaming. Responses: Content-Length, chunked, or read until the connection closes;
+//! 1xx answers skipped; a connection goes back to the pool only when its answer was read whole
+//! and the server did not ask to close it.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
-use ureq::http::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
-use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{Connector, NextTimeout};
-use ureq::Agent;
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 
 use super::config::Config;
 use super::exchange::Method;
 use super::redact::Secrets;
 use super::retry::parse_retry_after;
-use super::tls::{client_config, TlsConnector};
-use super::transport::TcpConnector;
+use super::tls::client_config;
+use super::transport::{Conn, Socket};
 use super::wire::MAX_BODY_BYTES;
 
 /// How much of a non-2xx body is kept (for its message).
-const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
-/// Per-connection buffers (see build_agent). The input buffer bounds the response head, the output
-/// buffer the request head (the Authorization value included).
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+/// Per-connection read buffer: it bounds the response head (and a chunk-size line).
 const INPUT_BUFFER_BYTES: usize = 16 * 1024;
-const OUTPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Response headers beyond this many are a protocol error.
+const MAX_RESPONSE_HEADERS: usize = 64;
 /// How long a resolved name is reused.
 const DNS_TTL: Duration = Duration::from_secs(60);
+/// Idle connections kept, in all and per host, and for how long.
+const MAX_IDLE: usize = 64;
+const MAX_IDLE_AGE: Duration = Duration::from_secs(50);
 
 /// A response whose head arrived.
 pub struct Reply {
@@ -87,112 +97,244 @@ pub fn user_agent(cfg: &Config) -> String {
     }
 }
 
-/// A header value made once and sent with every request: cloning it shares its bytes (ureq
-/// would otherwise copy the value into a new allocation for every request).
-pub fn shared_value(v: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(v).ok()
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The client's HTTP agent. `Err`: the CA bundle cannot be used (the setter checks it first).
-pub fn build_agent(cfg: &Config) -> Result<Agent, String> {
-    let tls = client_config(&cfg.extra_roots)?;
-    let ua = user_agent(cfg);
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        // Never follow a redirect: it could carry the Authorization header to another host.
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .proxy(None)
-        .user_agent(ua)
-        .timeout_connect(Some(cfg.connect_timeout))
-        .timeout_per_call(Some(cfg.request_timeout))
-        .max_idle_connections(64)
-        .max_idle_connections_per_host((cfg.worker_threads as usize).max(4) * 2)
-        .max_idle_age(Duration::from_secs(50))
-        // ureq's default is 128 KiB each, zero-filled for every new connection (twice over TLS):
-        // answers here are a few hundred bytes.
-        .input_buffer_size(INPUT_BUFFER_BYTES)
-        .max_response_header_size(INPUT_BUFFER_BYTES)
-        .output_buffer_size(OUTPUT_BUFFER_BYTES)
-        .build();
-    // Our TCP transport (fewer system calls per request, see transport.rs) with TLS on top (tls.rs).
-    let connector = TcpConnector.chain(TlsConnector::new(tls));
-    Ok(Agent::with_parts(config, connector, CachingResolver::default()))
+/// A connection with its read buffer (`buf[pos..end]` is read and not yet consumed) and the
+/// buffer its requests are written into, both kept for the connection's life.
+struct Connection {
+    conn: Conn,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    out: Vec<u8>,
+}
+
+/// A connection waiting in the pool.
+struct Idle {
+    https: bool,
+    authority: String,
+    since: Instant,
+    conn: Connection,
+}
+
+/// The client's HTTP side: connection pool, DNS cache, TLS configuration, and the sockets of
+/// every open connection (so that `shutdown` can interrupt calls in progress on other threads).
+pub struct Agent {
+    connect_timeout: Duration,
+    user_agent: String,
+    extra_roots: Vec<Vec<u8>>,
+    /// Made on the first https connection (a plain-HTTP client never pays for it).
+    tls: OnceLock<Result<Arc<ClientConfig>, String>>,
+    resolver: CachingResolver,
+    idle: Mutex<Vec<Idle>>,
+    max_idle_per_host: usize,
+    live: Mutex<Vec<Weak<Socket>>>,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Agent")
+    }
+}
+
+/// The client's HTTP agent.
+pub fn build_agent(cfg: &Config) -> Agent {
+    Agent {
+        connect_timeout: cfg.connect_timeout,
+        user_agent: user_agent(cfg),
+        extra_roots: cfg.extra_roots.clone(),
+        tls: OnceLock::new(),
+        resolver: CachingResolver::default(),
+        idle: Mutex::new(Vec::new()),
+        max_idle_per_host: (cfg.worker_threads as usize).max(4) * 2,
+        live: Mutex::new(Vec::new()),
+        closed: AtomicBool::new(false),
+    }
+}
+
+/// Where a URL points: `scheme://authority/path`.
+struct Target<'a> {
+    https: bool,
+    /// As written in the URL (the Host header and the pool's key).
+    authority: &'a str,
+    /// Without an IPv6 literal's brackets.
+    host: &'a str,
+    port: u16,
+    /// With its query, if any; "/" when the URL has none.
+    path: &'a str,
+}
+
+fn target(url: &str) -> Option<Target<'_>> {
+    let (https, rest) = match url.strip_prefix("https://") {
+        Some(r) => (true, r),
+        None => (false, url.strip_prefix("http://")?),
+    };
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => rest.split_at(i),
+        Some(_) => return None,
+        None => (rest, "/"),
+    };
+    let default_port = if https { 443 } else { 80 };
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, p.parse().ok()?),
+            None if after.is_empty() => (h, default_port),
+            None => return None,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (authority, default_port),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(Target { https, authority, host, port, path })
+}
+
+impl Agent {
+    /// After this, every request in flight is interrupted (its socket is shut down) and every
+    /// later one fails at once.
+    pub fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let live = std::mem::take(&mut *lock(&self.live));
+        for sock in live.iter().filter_map(Weak::upgrade) {
+            sock.shutdown();
+        }
+        lock(&self.idle).clear();
+    }
+
+    fn tls_config(&self) -> io::Result<Arc<ClientConfig>> {
+        match self.tls.get_or_init(|| client_config(&self.extra_roots)) {
+            Ok(c) => Ok(c.clone()),
+            Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())),
+        }
+    }
+
+    /// A pooled connection to `t` that looks usable, newest first.
+    fn pooled(&self, t: &Target<'_>) -> Option<Connection> {
+        loop {
+            let idle = {
+                let mut pool = lock(&self.idle);
+                let i = pool.iter().rposition(|c| c.https == t.https && c.authority == t.authority)?;
+                pool.remove(i)
+            };
+            if idle.since.elapsed() < MAX_IDLE_AGE && idle.conn.conn.looks_open() {
+                return Some(idle.conn);
+            }
+        }
+    }
+
+    /// A new connection to `t` (DNS, TCP, TLS), registered for `shutdown`.
+    fn connect(&self, t: &Target<'_>, deadline: Instant) -> io::Result<Connection> {
+        let addrs = self.resolver.resolve(t.host, t.port)?;
+        let tls = if t.https {
+            let name = ServerName::try_from(t.host.to_string())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "invalid TLS server name"))?;
+            Some((self.tls_config()?, name))
+        } else {
+            None
+        };
+        let register = |sock: &Arc<Socket>| {
+            let mut live = lock(&self.live);
+            if self.closed.load(Ordering::SeqCst) {
+                return Err(shut_down());
+            }
+            live.retain(|w| w.strong_count() > 0);
+            live.push(Arc::downgrade(sock));
+            Ok(())
+        };
+        let conn = Conn::open(&addrs, self.connect_timeout, deadline, tls, register)?;
+        Ok(Connection { conn, buf: vec![0; INPUT_BUFFER_BYTES].into_boxed_slice(), pos: 0, end: 0, out: Vec::new() })
+    }
+
+    /// Back into the pool, unless the client is closing or the pool is full.
+    fn put_back(&self, t: &Target<'_>, conn: Connection) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut pool = lock(&self.idle);
+        let now = Instant::now();
+        pool.retain(|c| now.duration_since(c.since) < MAX_IDLE_AGE);
+        let same = pool.iter().filter(|c| c.https == t.https && c.authority == t.authority).count();
+        if same >= self.max_idle_per_host {
+            if let Some(i) = pool.iter().position(|c| c.https == t.https && c.authority == t.authority) {
+                pool.remove(i);
+            }
+        }
+        if pool.len() >= MAX_IDLE {
+            pool.remove(0);
+        }
+        pool.push(Idle { https: t.https, authority: t.authority.to_string(), since: now, conn });
+    }
+}
+
+fn shut_down() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "the client is shutting down")
 }
 
 /// When a name was resolved, and to what.
 type Resolved = (Instant, Vec<SocketAddr>);
 
-/// Answers IP literals directly and caches names for a short time. ureq's default resolver starts
-/// a thread per request whenever a timeout is set; this one never does.
+/// Answers IP literals directly and caches names for a short time (no thread per lookup).
 #[derive(Default)]
-pub struct CachingResolver {
+struct CachingResolver {
     cache: Mutex<HashMap<(String, u16), Resolved>>,
 }
 
-impl fmt::Debug for CachingResolver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CachingResolver")
-    }
-}
-
-impl Resolver for CachingResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        _config: &ureq::config::Config,
-        _timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
-        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let mut out = self.empty();
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            out.push(SocketAddr::new(ip, port));
-            return Ok(out);
+impl CachingResolver {
+    fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        let key = (bare.to_ascii_lowercase(), port);
-        {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, addrs)) = cache.get(&key) {
-                if at.elapsed() < DNS_TTL {
-                    for a in addrs.iter().take(16) {
-                        out.push(*a);
-                    }
-                    return Ok(out);
-                }
+        let key = (host.to_ascii_lowercase(), port);
+        if let Some((at, addrs)) = lock(&self.cache).get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(addrs.clone());
             }
         }
-        let addrs: Vec<SocketAddr> = (bare, port).to_socket_addrs()?.take(16).collect();
+        let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.take(16).collect();
         if addrs.is_empty() {
-            return Err(ureq::Error::HostNotFound);
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{host}: no address found")));
         }
-        for a in &addrs {
-            out.push(*a);
-        }
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (Instant::now(), addrs));
-        Ok(out)
+        lock(&self.cache).insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
     }
 }
 
-fn map_error(e: ureq::Error, phase: &str, before_response: bool) -> TransportError {
-    use ureq::Error as E;
-    let (kind, retryable) = match &e {
-        E::Timeout(_) => (TransportKind::Timeout, false),
-        E::BodyExceedsLimit(_) => (TransportKind::TooLarge, false),
-        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock => {
-            (TransportKind::Timeout, false)
+/// What went wrong with one exchange, before it becomes a [`TransportError`].
+enum Failure {
+    Io(io::Error),
+    /// The server's bytes are not HTTP/1.1 as this client reads it.
+    Protocol(String),
+    TooLarge,
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Io(e)
+    }
+}
+
+/// `before_response`: no response head was read yet (so resending is safe, for a network error).
+fn map_error(f: Failure, phase: &str, before_response: bool) -> TransportError {
+    let (kind, retryable, message) = match f {
+        Failure::Io(e) => match e.kind() {
+            io::ErrorKind::TimedOut => (TransportKind::Timeout, false, format!("timed out {phase}")),
+            // A TLS failure (unknown issuer, bad name, alert) reads as InvalidData: sending the
+            // same handshake again cannot help, so it is final.
+            io::ErrorKind::InvalidData => (TransportKind::Network, false, format!("network error {phase}: {e}")),
+            _ => (TransportKind::Network, before_response, format!("network error {phase}: {e}")),
+        },
+        Failure::Protocol(why) => (TransportKind::Network, false, format!("network error {phase}: {why}")),
+        Failure::TooLarge => {
+            (TransportKind::TooLarge, false, format!("response body exceeds the {MAX_BODY_BYTES} byte cap"))
         }
-        // A TLS failure (unknown issuer, bad name, alert) surfaces as InvalidData: sending the
-        // same handshake again cannot help, so it is final.
-        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (TransportKind::Network, false),
-        E::Io(_) | E::ConnectionFailed => (TransportKind::Network, before_response),
-        _ => (TransportKind::Network, false),
-    };
-    let message = match kind {
-        TransportKind::Timeout => format!("timed out {phase}: {e}"),
-        TransportKind::TooLarge => format!("response body exceeds the {} byte cap", MAX_BODY_BYTES),
-        TransportKind::Network => format!("network error {phase}: {e}"),
     };
     TransportError { kind, message, retryable }
 }
@@ -201,100 +343,441 @@ fn map_error(e: ureq::Error, phase: &str, before_response: bool) -> TransportErr
 pub struct Request<'a> {
     pub method: Method,
     pub url: &'a str,
-    /// `x-xbl-contract-version`.
+    /// `x-xbl-contract-version` ("": not sent).
     pub contract: &'static str,
-    /// A JSON body (sent with Content-Type and Content-Length); `None` sends neither.
+    /// The JSON body of a POST (sent with Content-Type and Content-Length; `None`: empty).
     pub body: Option<&'a [u8]>,
+    /// Checked (visible ASCII and space) before it got here, as is the signature.
     pub authorization: Option<&'a str>,
-    /// `authorization` made into a header value once (see [`shared_value`]), when it could be.
-    pub authorization_value: Option<&'a HeaderValue>,
     /// `Signature` header, when the token provider gave one.
     pub signature: Option<&'a str>,
-    /// The client's User-Agent (see [`shared_value`]); `None`: ureq adds the agent's.
-    pub user_agent: Option<&'a HeaderValue>,
 }
 
-const CONTRACT_VERSION: HeaderName = HeaderName::from_static("x-xbl-contract-version");
-const SIGNATURE: HeaderName = HeaderName::from_static("signature");
-const CORRELATION_ID: HeaderName = HeaderName::from_static("x-xblcorrelationid");
-const ANY: HeaderValue = HeaderValue::from_static("*/*");
-const JSON: HeaderValue = HeaderValue::from_static("application/json");
+/// How the body of an answer ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Framing {
+    /// No body (HEAD, 204, 304).
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
 
-/// Sends one request and reads the whole answer (bounded by `timeout` and the body caps).
-pub fn exchange(
-    agent: &Agent,
-    req: &Request<'_>,
-    timeout: Duration,
-    agent_timeout: Duration,
-) -> Result<Reply, TransportError> {
-    // Names and values that are static or made once per client or token: no allocation or
-    // validation per request for them (a header ureq does not find, it adds with a copy).
-    fn headers<B>(mut rb: ureq::RequestBuilder<B>, req: &Request<'_>) -> ureq::RequestBuilder<B> {
-        if let Some(ua) = req.user_agent {
-            rb = rb.header(USER_AGENT, ua.clone()).header(ACCEPT, ANY);
-        }
-        rb = rb.header(CONTRACT_VERSION, HeaderValue::from_static(req.contract));
-        // Every header is (HeaderName, HeaderValue): one instance of ureq's generic `header`.
-        // Authorization and Signature values were checked (visible ASCII and space: always valid
-        // header values) before they got here.
-        let auth = req.authorization_value.cloned().or_else(|| req.authorization.and_then(shared_value));
-        if let Some(v) = auth {
-            rb = rb.header(AUTHORIZATION, v);
-        }
-        if let Some(v) = req.signature.and_then(shared_value) {
-            rb = rb.header(SIGNATURE, v);
-        }
-        rb
+/// What the client uses of a response head.
+struct Head {
+    status: u16,
+    correlation_id: String,
+    retry_after: Option<Duration>,
+    framing: Framing,
+    /// The server asked to close the connection after this answer (or it is HTTP/1.0).
+    close: bool,
+}
+
+/// A header value as text when it is visible ASCII (with spaces and tabs), trimmed.
+fn text(v: &[u8]) -> Option<&str> {
+    if v.iter().all(|&b| (0x20..=0x7e).contains(&b) || b == b'\t') {
+        std::str::from_utf8(v).ok().map(str::trim)
+    } else {
+        None
     }
-    // A request-level config only when the agent's own timeout does not apply (a deadline is
-    // nearer): ureq rebuilds its rustls config (parsing every root) for each new connection made
-    // with a request-level config, and clones the config for each such request.
-    let per_call = (timeout != agent_timeout).then_some(timeout);
-    let sent = match (req.method, req.body) {
-        (Method::Post, body) => {
-            let rb = headers(agent.post(req.url), req).header(CONTENT_TYPE, JSON);
-            let body = body.unwrap_or_default();
-            match per_call {
-                None => rb.send(body),
-                Some(t) => rb.config().timeout_per_call(Some(t)).build().send(body),
-            }
-        }
-        (Method::Get, _) => {
-            let rb = headers(agent.get(req.url), req);
-            match per_call {
-                None => rb.call(),
-                Some(t) => rb.config().timeout_per_call(Some(t)).build().call(),
-            }
-        }
+}
+
+/// True when the comma-separated list `v` holds `token` (case-insensitively).
+fn has_token(v: &[u8], token: &str) -> bool {
+    v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+fn parse_head(resp: &httparse::Response<'_, '_>, head_request: bool) -> Result<Head, Failure> {
+    let status = resp.code.unwrap_or(0);
+    let mut head = Head {
+        status,
+        correlation_id: String::new(),
+        retry_after: None,
+        framing: Framing::UntilClose,
+        close: resp.version != Some(1),
     };
-    let mut resp = sent.map_err(|e| map_error(e, "before any response", true))?;
-    let status = resp.status().as_u16();
-    // Looked up by HeaderName (a &str name is parsed and lowercased for every lookup).
-    let header = |name: &HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let correlation_id = header(&CORRELATION_ID).unwrap_or_default().to_string();
-    let retry_after = header(&RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let (body, body_error) = if (200..300).contains(&status) {
-        // One allocation of the announced size (capped) instead of a vector grown from empty.
-        let announced = resp.body().content_length().unwrap_or(0).min(MAX_BODY_BYTES);
-        let mut buf = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
-        match resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader().read_to_end(&mut buf) {
-            Ok(_) => (buf, None),
-            Err(e) => (Vec::new(), Some(map_error(ureq::Error::from(e), "reading the response body", false))),
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut encoded = false;
+    for h in resp.headers.iter() {
+        let name = h.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let v = text(h.value).and_then(|v| v.parse::<u64>().ok().filter(|_| v.bytes().all(|b| b.is_ascii_digit())));
+            match (v, length) {
+                (Some(n), None) => length = Some(n),
+                (Some(n), Some(m)) if n == m => {}
+                _ => return Err(Failure::Protocol("invalid Content-Length".into())),
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            encoded = true;
+            // Chunked when it is the last coding; any other framing is read until the close.
+            chunked =
+                h.value.rsplit(|&b| b == b',').next().is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case("connection") {
+            if has_token(h.value, "close") {
+                head.close = true;
+            } else if has_token(h.value, "keep-alive") && resp.version == Some(0) {
+                head.close = false;
+            }
+        } else if name.eq_ignore_ascii_case("x-xblcorrelationid") {
+            if let Some(v) = text(h.value) {
+                v.clone_into(&mut head.correlation_id);
+            }
+        } else if name.eq_ignore_ascii_case("retry-after") {
+            head.retry_after = text(h.value).and_then(|v| parse_retry_after(v, SystemTime::now()));
+        }
+    }
+    head.framing = if head_request || status == 204 || status == 304 {
+        Framing::Empty
+    } else if encoded {
+        if chunked {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
         }
     } else {
-        let mut buf = Vec::new();
-        let mut reader = resp.body_mut().as_reader().take(MAX_ERROR_BODY_BYTES);
-        // An error body that breaks off still tells us the status; keep what arrived.
-        let _ = reader.read_to_end(&mut buf);
-        (buf, None)
+        length.map_or(Framing::UntilClose, Framing::Length)
     };
-    Ok(Reply { status, correlation_id, retry_after, body, body_error })
+    if encoded && length.is_some() {
+        // Both framings given: read by Transfer-Encoding, and do not trust the connection after it.
+        head.close = true;
+    }
+    Ok(head)
+}
+
+/// What to do when a body is longer than its cap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Over {
+    Fail,
+    /// Keep the first `cap` bytes (the connection is then not reused).
+    Truncate,
+}
+
+impl Connection {
+    /// Reads more into the buffer, keeping `buf[pos..end]`. `Ok(false)` at the end of the stream.
+    fn fill(&mut self) -> Result<bool, Failure> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() && self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            return Err(Failure::Protocol(format!("a response line or head exceeds {INPUT_BUFFER_BYTES} bytes")));
+        }
+        let n = self.conn.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n > 0)
+    }
+
+    /// Writes the request into `out` (one allocation for the connection's life, not per request).
+    fn encode(&mut self, req: &Request<'_>, t: &Target<'_>, user_agent: &str) {
+        fn header(o: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+            o.extend_from_slice(name);
+            o.extend_from_slice(value);
+            o.extend_from_slice(b"\r\n");
+        }
+        let o = &mut self.out;
+        o.clear();
+        o.extend_from_slice(req.method.as_str().as_bytes());
+        o.push(b' ');
+        o.extend_from_slice(t.path.as_bytes());
+        o.extend_from_slice(b" HTTP/1.1\r\n");
+        header(o, b"host: ", t.authority.as_bytes());
+        header(o, b"user-agent: ", user_agent.as_bytes());
+        o.extend_from_slice(b"accept: */*\r\n");
+        if !req.contract.is_empty() {
+            header(o, b"x-xbl-contract-version: ", req.contract.as_bytes());
+        }
+        if let Some(a) = req.authorization {
+            header(o, b"authorization: ", a.as_bytes());
+        }
+        if let Some(s) = req.signature {
+            header(o, b"signature: ", s.as_bytes());
+        }
+        if req.method == Method::Post {
+            let body = req.body.unwrap_or_default();
+            o.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
+            push_decimal(o, body.len());
+            o.extend_from_slice(b"\r\n\r\n");
+            o.extend_from_slice(body);
+        } else {
+            o.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Reads up to the end of a response head other than 1xx.
+    fn read_head(&mut self, head_request: bool) -> Result<Head, Failure> {
+        loop {
+            if self.end > self.pos {
+                let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+                let mut resp = httparse::Response::new(&mut headers);
+                match resp.parse(&self.buf[self.pos..self.end]) {
+                    Ok(httparse::Status::Complete(n)) => {
+                        let code = resp.code.unwrap_or(0);
+                        if (100..200).contains(&code) {
+                            if code == 101 {
+                                return Err(Failure::Protocol("unexpected 101 Switching Protocols".into()));
+                            }
+                            // An interim answer (100 Continue, 103 Early Hints): the real one follows.
+                            self.pos += n;
+                            continue;
+                        }
+                        let head = parse_head(&resp, head_request)?;
+                        self.pos += n;
+                        return Ok(head);
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(e) => return Err(Failure::Protocol(format!("invalid response head: {e}"))),
+                }
+            }
+            if !self.fill()? {
+                return Err(Failure::Io(if self.end > self.pos {
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed inside the response head")
+                } else {
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed before any response")
+                }));
+            }
+        }
+    }
+
+    /// Appends `n` body bytes to `out`: first what the buffer holds, then straight from the connection.
+    fn read_exact_into(&mut self, out: &mut Vec<u8>, n: usize) -> Result<(), Failure> {
+        let take = n.min(self.end - self.pos);
+        out.extend_from_slice(&self.buf[self.pos..self.pos + take]);
+        self.pos += take;
+        let mut got = out.len();
+        let want = got + (n - take);
+        if got < want {
+            out.resize(want, 0);
+            while got < want {
+                let k = self.conn.read(&mut out[got..])?;
+                if k == 0 {
+                    out.truncate(got);
+                    return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
+                }
+                got += k;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next line (without CR LF), as a range of the buffer, consumed.
+    fn line(&mut self) -> Result<std::ops::Range<usize>, Failure> {
+        loop {
+            if let Some(i) = self.buf[self.pos..self.end].iter().position(|&b| b == b'\n') {
+                let start = self.pos;
+                let mut stop = start + i;
+                self.pos = stop + 1;
+                if stop > start && self.buf[stop - 1] == b'\r' {
+                    stop -= 1;
+                }
+                return Ok(start..stop);
+            }
+            if !self.fill()? {
+                return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+    }
+
+    /// Reads the body into `out` (at most `cap` bytes). `Ok(true)`: the whole answer was consumed,
+    /// so the connection can serve another request.
+    fn read_body(&mut self, framing: Framing, cap: usize, over: Over, out: &mut Vec<u8>) -> Result<bool, Failure> {
+        match framing {
+            Framing::Empty => Ok(true),
+            Framing::Length(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                if n > cap {
+                    if over == Over::Fail {
+                        return Err(Failure::TooLarge);
+                    }
+                    self.read_exact_into(out, cap)?;
+                    return Ok(false);
+                }
+                out.reserve_exact(n);
+                self.read_exact_into(out, n)?;
+                Ok(true)
+            }
+            Framing::Chunked => loop {
+                let r = self.line()?;
+                let size_text = self.buf[r].split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
+                let size = std::str::from_utf8(size_text)
+                    .ok()
+                    .filter(|s| !s.is_empty() && s.len() <= 15)
+                    .and_then(|s| usize::from_str_radix(s, 16).ok())
+                    .ok_or_else(|| Failure::Protocol("invalid chunk size".into()))?;
+                if size == 0 {
+                    // Trailer fields, up to the empty line.
+                    while !self.line()?.is_empty() {}
+                    return Ok(true);
+                }
+                if out.len() + size > cap {
+                    if over == Over::Fail {
+                        return Err(Failure::TooLarge);
+                    }
+                    let room = cap - out.len();
+                    self.read_exact_into(out, room)?;
+                    return Ok(false);
+                }
+                self.read_exact_into(out, size)?;
+                if !self.line()?.is_empty() {
+                    return Err(Failure::Protocol("a chunk is longer than its size".into()));
+                }
+            },
+            Framing::UntilClose => loop {
+                let avail = self.end - self.pos;
+                if out.len() + avail > cap {
+                    if over == Over::Fail {
+                        return Err(Failure::TooLarge);
+                    }
+                    let room = cap - out.len();
+                    out.extend_from_slice(&self.buf[self.pos..self.pos + room]);
+                    return Ok(false);
+                }
+                out.extend_from_slice(&self.buf[self.pos..self.end]);
+                self.pos = self.end;
+                if !self.fill()? {
+                    return Ok(false);
+                }
+            },
+        }
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(o: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    o.extend_from_slice(&digits[i..]);
+}
+
+/// Sends one request and reads the whole answer, all within `timeout` and the body caps.
+pub fn exchange(agent: &Agent, req: &Request<'_>, timeout: Duration) -> Result<Reply, TransportError> {
+    const BEFORE: &str = "before any response";
+    let deadline = Instant::now() + timeout;
+    if agent.closed.load(Ordering::SeqCst) {
+        return Err(map_error(Failure::Io(shut_down()), BEFORE, false));
+    }
+    let t = target(req.url)
+        .ok_or_else(|| map_error(Failure::Protocol(format!("invalid URL {:?}", req.url)), BEFORE, false))?;
+    let mut c = match agent.pooled(&t) {
+        Some(c) => c,
+        None => agent.connect(&t, deadline).map_err(|e| map_error(Failure::Io(e), BEFORE, true))?,
+    };
+    c.conn.set_deadline(deadline);
+    c.encode(req, &t, &agent.user_agent);
+    let sent = c.conn.write_all(&c.out).map_err(Failure::Io);
+    let head = sent.and_then(|()| c.read_head(req.method == Method::Head)).map_err(|e| map_error(e, BEFORE, true))?;
+    let status = head.status;
+    let mut body = Vec::new();
+    let (reusable, body_error) = if (200..300).contains(&status) {
+        match c.read_body(head.framing, MAX_BODY_BYTES as usize, Over::Fail, &mut body) {
+            Ok(whole) => (whole, None),
+            Err(e) => {
+                body = Vec::new();
+                (false, Some(map_error(e, "reading the response body", false)))
+            }
+        }
+    } else {
+        // An error body that breaks off still tells us the status; keep what arrived.
+        (c.read_body(head.framing, MAX_ERROR_BODY_BYTES, Over::Truncate, &mut body).unwrap_or(false), None)
+    };
+    if reusable && !head.close && c.pos == c.end {
+        agent.put_back(&t, c);
+    }
+    Ok(Reply { status, correlation_id: head.correlation_id, retry_after: head.retry_after, body, body_error })
 }
 
 /// Sends `HEAD /` so DNS is cached and a (TLS) connection waits in the pool. The answer's status
 /// does not matter.
-pub fn warmup(agent: &Agent, base_url: &str) -> Result<u16, TransportError> {
+pub fn warmup(agent: &Agent, base_url: &str, timeout: Duration) -> Result<u16, TransportError> {
     let url = format!("{base_url}/");
-    let resp = agent.head(&url).call().map_err(|e| map_error(e, "warming up", true))?;
-    Ok(resp.status().as_u16())
+    let req =
+        Request { method: Method::Head, url: &url, contract: "", body: None, authorization: None, signature: None };
+    exchange(agent, &req, timeout).map(|r| r.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_split_into_scheme_authority_and_path() {
+        let t = target("https://gameserverms.xboxlive.com/titles/1/clusters").unwrap();
+        assert!(t.https);
+        assert_eq!(
+            (t.authority, t.host, t.port, t.path),
+            ("gameserverms.xboxlive.com", "gameserverms.xboxlive.com", 443, "/titles/1/clusters")
+        );
+        let t = target("http://127.0.0.1:8080").unwrap();
+        assert_eq!((t.https, t.authority, t.host, t.port, t.path), (false, "127.0.0.1:8080", "127.0.0.1", 8080, "/"));
+        let t = target("http://[::1]:9/x?a=1").unwrap();
+        assert_eq!((t.authority, t.host, t.port, t.path), ("[::1]:9", "::1", 9, "/x?a=1"));
+        assert_eq!(target("http://[::1]/").unwrap().port, 80);
+        for bad in ["ftp://h/", "http://", "http://:80/", "http://h:x/", "http://[::1/", "http://h?q", "http://[::1]x/"]
+        {
+            assert!(target(bad).is_none(), "{bad}");
+        }
+    }
+
+    fn head_of(raw: &[u8], head_request: bool) -> Result<Head, Failure> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        assert!(resp.parse(raw).unwrap().is_complete());
+        parse_head(&resp, head_request)
+    }
+
+    #[test]
+    fn framing_follows_the_head() {
+        let f = |raw: &str| head_of(raw.as_bytes(), false).ok().map(|h| (h.framing, h.close));
+        assert_eq!(f("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"), Some((Framing::Length(5), false)));
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nContent-Length: 5\r\n\r\n"),
+            Some((Framing::Length(5), false))
+        );
+        assert_eq!(f("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"), None);
+        assert_eq!(f("HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n"), None);
+        assert_eq!(f("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"), Some((Framing::Chunked, false)));
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+            Some((Framing::UntilClose, false))
+        );
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
+            Some((Framing::Chunked, true))
+        );
+        assert_eq!(f("HTTP/1.1 200 OK\r\n\r\n"), Some((Framing::UntilClose, false)));
+        assert_eq!(f("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"), Some((Framing::Empty, false)));
+        assert_eq!(
+            f("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\nContent-Length: 0\r\n\r\n"),
+            Some((Framing::Length(0), true))
+        );
+        assert_eq!(f("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"), Some((Framing::Length(0), true)));
+        assert_eq!(
+            f("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"),
+            Some((Framing::Length(0), false))
+        );
+        let h = head_of(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true).ok().unwrap();
+        assert_eq!(h.framing, Framing::Empty, "the answer to HEAD has no body");
+    }
+
+    #[test]
+    fn correlation_id_and_retry_after_are_read_as_visible_ascii() {
+        let h =
+            head_of(b"HTTP/1.1 503 x\r\nX-XblCorrelationId:  abc-1 \r\nRetry-After: 7\r\n\r\n", false).ok().unwrap();
+        assert_eq!((h.status, h.correlation_id.as_str(), h.retry_after), (503, "abc-1", Some(Duration::from_secs(7))));
+        let h = head_of(b"HTTP/1.1 200 x\r\nx-xblcorrelationid: caf\xc3\xa9\r\n\r\n", false).ok().unwrap();
+        assert_eq!(h.correlation_id, "", "a value that is not visible ASCII is ignored");
+    }
 }

@@ -1,4 +1,4 @@
-//! TLS for HTTPS: rustls on ring, configured here rather than by ureq, for the size of the binary.
+//! TLS for HTTPS: rustls on ring, configured here, for the size of the binary.
 //!
 //! - Cipher suites: AES-GCM only (TLS 1.3 and TLS 1.2 with ECDHE). Every TLS 1.3 server must offer
 //!   TLS_AES_128_GCM_SHA256 and every console and PC CPU we ship on has AES instructions; leaving
@@ -7,23 +7,18 @@
 //!   certificates), plus the roots of the configured CA bundle.
 //! - Key exchange and signature algorithms: everything ring offers (as rustls' default provider).
 //!
-//! [`TlsConnector`] wraps the TCP transport (transport.rs) exactly as ureq's own rustls connector
-//! does, with the configuration built once per client.
+//! The configuration is built once per client, on its first https connection (http.rs); the
+//! handshake and records run over the connection's socket (transport.rs).
 
-use std::fmt;
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{
     ring as rr, CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom, WebPkiSupportedAlgorithms,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::SigningKey;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, SignatureScheme, StreamOwned};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport, TransportAdapter,
-};
+use rustls::{ClientConfig, RootCertStore, SignatureScheme};
 use webpki::ring as alg;
 
 /// The signature algorithms ring verifies (the same table as rustls' ring provider, which keeps
@@ -118,86 +113,6 @@ pub fn client_config(extra_roots: &[Vec<u8>]) -> Result<Arc<ClientConfig>, Strin
         .with_webpki_verifier(verifier)
         .with_no_client_auth();
     Ok(Arc::new(config))
-}
-
-/// Puts TLS over the chained transport for https URLs.
-pub struct TlsConnector {
-    config: Arc<ClientConfig>,
-}
-
-impl TlsConnector {
-    pub fn new(config: Arc<ClientConfig>) -> Self {
-        TlsConnector { config }
-    }
-}
-
-impl fmt::Debug for TlsConnector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TlsConnector")
-    }
-}
-
-impl<In: Transport> Connector<In> for TlsConnector {
-    type Out = Either<In, TlsTransport>;
-
-    fn connect(&self, details: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-        let Some(transport) = chained else { return Ok(None) };
-        if !details.needs_tls() || transport.is_tls() {
-            return Ok(Some(Either::A(transport)));
-        }
-        let host = details.uri.host().unwrap_or_default();
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        let name = ServerName::try_from(host.to_string()).map_err(|_| ureq::Error::Tls("invalid TLS server name"))?;
-        // As the handshake's own failures do, a rustls error reads as InvalidData: final (http.rs).
-        let mut conn = ClientConnection::new(self.config.clone(), name)
-            .map_err(|e| ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
-        sock.set_timeout(details.timeout);
-        conn.complete_io(&mut sock)?;
-        let buffers = LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
-        Ok(Some(Either::B(TlsTransport { buffers, stream: StreamOwned { conn, sock } })))
-    }
-}
-
-/// An HTTP/1.1 connection over TLS.
-pub struct TlsTransport {
-    buffers: LazyBuffers,
-    stream: StreamOwned<ClientConnection, TransportAdapter>,
-}
-
-impl fmt::Debug for TlsTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TlsTransport")
-    }
-}
-
-impl Transport for TlsTransport {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.buffers
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output)?;
-        Ok(())
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
-        self.buffers.input_appended(amount);
-        Ok(amount > 0)
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.stream.get_mut().get_mut().is_open()
-    }
-
-    fn is_tls(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

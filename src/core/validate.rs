@@ -79,7 +79,7 @@ pub fn base_url(url: &str) -> Result<String, InvalidArgument> {
     if authority.contains('@') {
         return bad("user info is not allowed");
     }
-    let uri: ureq::http::Uri = match url.parse() {
+    let uri: http::Uri = match url.parse() {
         Ok(u) => u,
         Err(e) => return bad(&e.to_string()),
     };
