@@ -20,13 +20,13 @@
 /* What libgsms sends (checked against a capture; benches/c/bench.h has the pieces). */
 #define REQ_FMT                                                                                                        \
   "POST " BENCH_PATH " HTTP/1.1\r\n"                                                                                   \
-  "content-length: %zu\r\n"                                                                                            \
+  "host: %s:%d\r\n"                                                                                                    \
   "user-agent: " BENCH_UA "\r\n"                                                                                       \
   "accept: */*\r\n"                                                                                                    \
-  "host: %s:%d\r\n"                                                                                                    \
   "x-xbl-contract-version: 1\r\n"                                                                                      \
   "authorization: " BENCH_TOKEN "\r\n"                                                                                 \
   "content-type: application/json\r\n"                                                                                 \
+  "content-length: %zu\r\n"                                                                                            \
   "\r\n"                                                                                                               \
   "%s"
 
@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
   if (!colon || (size_t)(colon - hp) >= sizeof g_host) die("URL must be http(s)://IPV4:PORT");
   memcpy(g_host, hp, (size_t)(colon - hp));
   g_port = atoi(colon + 1);
-  int w = snprintf(g_req, sizeof g_req, REQ_FMT, strlen(BENCH_BODY), g_host, g_port, BENCH_BODY);
+  int w = snprintf(g_req, sizeof g_req, REQ_FMT, g_host, g_port, strlen(BENCH_BODY), BENCH_BODY);
   if (w <= 0 || (size_t)w >= sizeof g_req) die("request too long");
   g_req_len = (size_t)w;
   if (g_tls) {

@@ -1,0 +1,207 @@
+//! The library's own HTTP/1.1 client (src/core/http.rs) against a raw-socket server: when a
+//! connection is kept and reused, when it is not, and the answers a server may legally give
+//! (interim 1xx answers, chunked bodies with trailers, bodies read until close, HTTP/1.0).
+//! Each test counts what reached the wire: requests and TCP connections.
+
+mod common;
+#[path = "support/raw_server.rs"]
+mod raw_server;
+
+use std::io::Write;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+use raw_server::*;
+
+const FULFILLED: &str = r#"{"fulfillmentState":"Fulfilled","hostName":"10.0.0.7","region":"WestUS","portMappings":[{"Key":"GameData","Value":{"internal":7777,"external":31000}}]}"#;
+
+fn client(url: &str) -> Client {
+    let mut c = Config::default();
+    c.set_base_url(url).unwrap();
+    c.set_auth_token(TOKEN).unwrap();
+    c.set_timeouts(2000, 3000).unwrap();
+    c.set_retry_policy(3, 10, 200).unwrap();
+    Client::new(&c).unwrap()
+}
+
+/// Three calls on one client; each must be the fulfilled answer. Returns (requests, connections).
+fn three_calls(srv: &RawServer) -> (usize, usize) {
+    let c = client(&srv.url());
+    for i in 0..3 {
+        let r = create(&c, &request("http1"));
+        assert_eq!(r.status, Status::Ok, "call {i}: {}", r.error_message);
+        assert_eq!(r.raw_json, FULFILLED, "call {i}");
+        assert_eq!(r.attempts, 1, "call {i}: no retry needed");
+    }
+    (srv.requests(), srv.connections())
+}
+
+fn write(s: &mut std::net::TcpStream, bytes: &[u8]) -> After {
+    match s.write_all(bytes) {
+        Ok(()) => After::KeepAlive,
+        Err(_) => After::Close,
+    }
+}
+
+#[test]
+fn a_keep_alive_connection_carries_every_call() {
+    let srv = RawServer::start(|s, _| {
+        write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
+    });
+    assert_eq!(three_calls(&srv), (3, 1));
+}
+
+#[test]
+fn connection_close_is_honoured_and_the_next_call_opens_a_new_one() {
+    let srv = RawServer::start(|s, _| {
+        let _ = s.write_all(
+            format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len())
+                .as_bytes(),
+        );
+        // The server keeps the socket open: only the header says it is done with it.
+        thread::sleep(Duration::from_millis(300));
+        After::Close
+    });
+    assert_eq!(three_calls(&srv), (3, 3));
+}
+
+#[test]
+fn an_http_1_0_answer_closes_unless_it_says_keep_alive() {
+    let plain = RawServer::start(|s, _| {
+        let _ = s
+            .write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes());
+        thread::sleep(Duration::from_millis(300));
+        After::Close
+    });
+    assert_eq!(three_calls(&plain), (3, 3));
+    let kept = RawServer::start(|s, _| {
+        write(
+            s,
+            format!(
+                "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: {}\r\n\r\n{FULFILLED}",
+                FULFILLED.len()
+            )
+            .as_bytes(),
+        )
+    });
+    assert_eq!(three_calls(&kept), (3, 1));
+}
+
+#[test]
+fn interim_answers_are_skipped_and_the_connection_is_kept() {
+    let srv = RawServer::start(|s, _| {
+        write(
+            s,
+            format!(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}",
+                FULFILLED.len()
+            )
+            .as_bytes(),
+        )
+    });
+    assert_eq!(three_calls(&srv), (3, 1));
+}
+
+#[test]
+fn a_chunked_body_with_extensions_and_trailers_is_read_whole_and_the_connection_kept() {
+    let srv = RawServer::start(|s, _| {
+        let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for part in FULFILLED.as_bytes().chunks(40) {
+            out.extend_from_slice(format!("{:X};ext=1\r\n", part.len()).as_bytes());
+            out.extend_from_slice(part);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\nX-Trailer: yes\r\nX-Other: 2\r\n\r\n");
+        write(s, &out)
+    });
+    assert_eq!(three_calls(&srv), (3, 1));
+}
+
+#[test]
+fn a_body_read_until_close_is_whole_and_the_connection_is_not_reused() {
+    let srv = RawServer::start(|s, _| {
+        let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n\r\n{FULFILLED}").as_bytes());
+        After::Close
+    });
+    assert_eq!(three_calls(&srv), (3, 3));
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_not_used_again() {
+    // The server answers with keep-alive framing, then closes the connection while it is idle in
+    // the pool: the next call must notice (the pool's probe) and open a new connection, not send
+    // into the dead one and count a retry.
+    let srv = RawServer::start(|s, _| {
+        let _ = s
+            .write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes());
+        After::Close
+    });
+    let c = client(&srv.url());
+    for i in 0..3 {
+        let r = create(&c, &request("http1"));
+        assert_eq!(r.status, Status::Ok, "call {i}: {}", r.error_message);
+        assert_eq!(r.attempts, 1, "call {i}");
+        // Let the server's FIN arrive before the next call takes the connection out of the pool.
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!((srv.requests(), srv.connections()), (3, 3));
+}
+
+#[test]
+fn bytes_after_the_body_make_the_connection_unusable() {
+    // A server that sends more than its Content-Length: what follows is not the next answer, so
+    // the connection must not carry another request (the stray bytes would be read as its answer).
+    let srv = RawServer::start(|s, _| {
+        write(
+            s,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}HTTP/1.1 500 Stray\r\nContent-Length: 0\r\n\r\n",
+                FULFILLED.len()
+            )
+            .as_bytes(),
+        )
+    });
+    assert_eq!(three_calls(&srv), (3, 3));
+}
+
+#[test]
+fn warmup_opens_the_connection_the_first_call_then_uses() {
+    let srv = RawServer::start_with_head(|s, _, head| {
+        if head.starts_with("HEAD / ") {
+            // A HEAD answer announces a length but carries no body.
+            return write(s, b"HTTP/1.1 404 Not Found\r\nContent-Length: 1234\r\n\r\n");
+        }
+        write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
+    });
+    let c = client(&srv.url());
+    c.warmup();
+    assert_eq!((srv.requests(), srv.connections()), (1, 1), "the warmup's HEAD");
+    let r = create(&c, &request("http1"));
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!((srv.requests(), srv.connections()), (2, 1), "the call reused the warm connection");
+    let heads = srv.heads();
+    assert!(!heads[0].to_ascii_lowercase().contains("authorization"), "the warmup sends no credential: {}", heads[0]);
+}
+
+#[test]
+fn the_request_head_is_exactly_what_the_protocol_says() {
+    let srv = RawServer::start(|s, _| {
+        write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
+    });
+    let c = client(&srv.url());
+    assert_eq!(create(&c, &request("http1")).status, Status::Ok);
+    let head = srv.heads().remove(0);
+    let lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+    assert_eq!(lines[0], format!("POST /titles/{TITLE}/clusters HTTP/1.1"));
+    let names: Vec<String> = lines[1..].iter().map(|l| l.split(':').next().unwrap().to_string()).collect();
+    assert_eq!(
+        names,
+        ["host", "user-agent", "accept", "x-xbl-contract-version", "authorization", "content-type", "content-length"],
+        "{head}"
+    );
+    assert!(lines.contains(&format!("host: {}", srv.url().trim_start_matches("http://")).as_str()), "{head}");
+    assert!(lines.contains(&"x-xbl-contract-version: 1"), "{head}");
+    assert!(lines.contains(&format!("authorization: {TOKEN}").as_str()), "{head}");
+    assert!(lines.contains(&"content-type: application/json"), "{head}");
+}
