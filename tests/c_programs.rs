@@ -1,4 +1,4 @@
-//! The C-ABI test programs (tests/c/test_abi.c, tests/c/test_stress.c, tests/c/test_family.c) compiled with the
+//! The C-ABI test programs (tests/c/test_abi.c, test_stress.c, test_family.c, test_lifecycle.c) compiled with the
 //! system C compiler against the libgsms.so that this very `cargo test` build produced, and run
 //! against an in-process emulator configured as scripts/test_c.sh configures the binary.
 //!
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use gsms_emulator::{Config as EmuConfig, Emulator, RegionConfig};
+use gsms_emulator::{Config as EmuConfig, Emulator, FaultRule, RegionConfig};
 
 /// target/<profile>/deps, where cargo put this build's libgsms.so.
 fn deps_dir() -> PathBuf {
@@ -63,6 +63,18 @@ fn family_emulator() -> EmuConfig {
     }
 }
 
+/// The lifecycle suite's two emulators (LC and SLOW in scripts/lib.sh): answering, and 300 ms
+/// per request.
+fn lifecycle_emulator(latency_ms: u64) -> EmuConfig {
+    EmuConfig {
+        servers_per_title: 2,
+        poll_interval_ms: 100,
+        server_lifetime: Duration::from_secs(1),
+        faults: if latency_ms > 0 { vec![FaultRule::latency(latency_ms)] } else { vec![] },
+        ..EmuConfig::default()
+    }
+}
+
 /// Compiles the programs, starts the emulator, and runs each (prog, args, wrapper) in order.
 fn run_programs(emulator: EmuConfig, runs: &[(&str, &[&str], &[&str])]) {
     let lib = deps_dir();
@@ -97,6 +109,16 @@ fn run_programs(emulator: EmuConfig, runs: &[(&str, &[&str], &[&str])]) {
 fn c_abi_programs_pass_against_this_build() {
     run_programs(abi_emulator(), &[("test_abi", &[], &[]), ("test_stress", &["1000"], &[])]);
     run_programs(family_emulator(), &[("test_family", &[], &[])]);
+}
+
+/// The lifecycle suite (free from every callback, shutdown races, dispatch counts): its first
+/// URL is the emulator `run_programs` starts, its second a slow one started here.
+#[test]
+#[ignore = "scripts/test_c.sh runs this program in the test command; scripts/mutants.sh runs this test"]
+fn c_lifecycle_program_passes_against_this_build() {
+    let slow = Emulator::start(lifecycle_emulator(300)).unwrap();
+    let slow_url = slow.base_url();
+    run_programs(lifecycle_emulator(0), &[("test_lifecycle", &[slow_url.as_str()], &[])]);
 }
 
 /// As scripts/test_c.sh does: a use after free that runs "fine" natively (say, a client released

@@ -613,6 +613,38 @@ mod c_abi {
     }
 
     #[test]
+    fn free_with_a_connect_that_never_completes_returns_quickly() {
+        // A listener with a backlog of 0 and one connection nobody accepts: the kernel drops
+        // further SYNs, so the client's connect hangs until its 2 s connect timeout. Shutting the
+        // agent's sockets cannot interrupt a connect in progress (the socket is not registered
+        // yet), so free must leave that worker behind rather than join it.
+        let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        let _filler = std::net::TcpStream::connect(addr).unwrap();
+        let probe = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(probe.is_err(), "the backlog did not fill: this kernel accepts past it");
+        unsafe {
+            let c = client_for(&format!("http://{addr}"), 30_000);
+            let r = req();
+            let mut op = ptr::null_mut();
+            assert_eq!(
+                gsms_client_allocate_cluster_async(c, r, 0, None, None, ptr::null_mut(), &mut op),
+                gsms_status::GSMS_OK
+            );
+            thread::sleep(Duration::from_millis(200));
+            let t = Instant::now();
+            gsms_client_free(c);
+            let took = t.elapsed();
+            assert!(took < Duration::from_millis(1000), "free waited for the connect: {took:?}");
+            assert_eq!(gsms_operation_take_result(op, ptr::null_mut()), gsms_status::GSMS_ERR_SHUTDOWN);
+            gsms_operation_free(op);
+            gsms_cluster_request_free(r);
+        }
+    }
+
+    #[test]
     fn blocking_calls_through_the_c_abi_report_each_fault() {
         let truncated = RawServer::start(|s, _| {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");

@@ -205,3 +205,123 @@ fn the_request_head_is_exactly_what_the_protocol_says() {
     assert!(lines.contains(&format!("authorization: {TOKEN}").as_str()), "{head}");
     assert!(lines.contains(&"content-type: application/json"), "{head}");
 }
+
+/// A fulfilled answer padded with an unknown field to about `bytes`.
+fn big_answer(bytes: usize) -> String {
+    let pad = "x".repeat(bytes);
+    format!(r#"{{"padding":"{pad}",{}"#, &FULFILLED[1..])
+}
+
+#[test]
+fn a_large_valid_body_under_the_cap_is_read_whole_in_every_framing() {
+    // 300 KB: well under the 1 MiB cap, but many times the 16 KiB read buffer and many chunks,
+    // so the cap arithmetic runs on every read.
+    let body = big_answer(300_000);
+    for framing in ["length", "chunked", "until-close"] {
+        let b = body.clone();
+        let srv = RawServer::start(move |s, _| {
+            let out = match framing {
+                "length" => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{b}", b.len()).into_bytes(),
+                "chunked" => {
+                    let mut o = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                    for part in b.as_bytes().chunks(16 * 1024) {
+                        o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                        o.extend_from_slice(part);
+                        o.extend_from_slice(b"\r\n");
+                    }
+                    o.extend_from_slice(b"0\r\n\r\n");
+                    o
+                }
+                _ => format!("HTTP/1.1 200 OK\r\n\r\n{b}").into_bytes(),
+            };
+            let _ = s.write_all(&out);
+            if framing == "until-close" {
+                After::Close
+            } else {
+                After::KeepAlive
+            }
+        });
+        let r = create(&client(&srv.url()), &request("http1"));
+        assert_eq!(r.status, Status::Ok, "{framing}: {}", r.error_message);
+        assert_eq!(r.raw_json.len(), body.len(), "{framing}");
+        assert_eq!(r.host_name, "10.0.0.7", "{framing}");
+    }
+}
+
+#[test]
+fn a_single_chunk_larger_than_the_cap_is_refused_before_it_is_read() {
+    // One chunk announcing 64 MiB: refused at its size line, not after buffering it.
+    let srv = RawServer::start(|s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4000000\r\n");
+        let block = vec![b' '; 64 * 1024];
+        for _ in 0..1024 {
+            if s.write_all(&block).is_err() {
+                break;
+            }
+        }
+        let _ = s.write_all(b"\r\n0\r\n\r\n");
+        After::Close
+    });
+    let r = create(&client(&srv.url()), &request("http1"));
+    assert_eq!(r.status, Status::Protocol, "{}", r.error_message);
+    assert!(r.error_message.contains("exceeds the 1048576 byte cap"), "{}", r.error_message);
+}
+
+#[test]
+fn concurrent_calls_keep_their_connections_for_the_next_round() {
+    // Four calls at once need four connections; once they are back in the pool, the next four
+    // concurrent calls take them again instead of opening new ones.
+    let srv = RawServer::start(|s, _| {
+        write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
+    });
+    let c = std::sync::Arc::new(client(&srv.url()));
+    for round in 0..3 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, b) = (c.clone(), barrier.clone());
+                thread::spawn(move || {
+                    b.wait();
+                    create(&c, &request("http1")).status
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), Status::Ok, "round {round}");
+        }
+    }
+    assert_eq!(srv.requests(), 12);
+    // Four at most: a round may find fewer calls overlapping, never more than four.
+    assert!(srv.connections() <= 4, "{} connections for 3 rounds of 4 concurrent calls", srv.connections());
+}
+
+#[test]
+fn an_error_body_over_64_kib_keeps_exactly_its_first_64_kib_in_every_framing() {
+    // 100 KB of a pattern that shows where each byte came from.
+    let body: String = (0..100_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    for framing in ["length", "chunked", "until-close"] {
+        let b = body.clone();
+        let srv = RawServer::start(move |s, _| {
+            let out = match framing {
+                "length" => format!("HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{b}", b.len()).into_bytes(),
+                "chunked" => {
+                    let mut o = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                    for part in b.as_bytes().chunks(7_000) {
+                        o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                        o.extend_from_slice(part);
+                        o.extend_from_slice(b"\r\n");
+                    }
+                    o.extend_from_slice(b"0\r\n\r\n");
+                    o
+                }
+                _ => format!("HTTP/1.1 404 Not Found\r\n\r\n{b}").into_bytes(),
+            };
+            let _ = s.write_all(&out);
+            After::Close
+        });
+        let r = create(&client(&srv.url()), &request("http1"));
+        assert_eq!((r.status, r.http_status), (Status::HttpStatus, 404), "{framing}: {}", r.error_message);
+        assert_eq!(r.raw_json.len(), 64 * 1024, "{framing}");
+        assert!(r.raw_json == body[..64 * 1024], "{framing}: the kept bytes are not the body's first 64 KiB");
+    }
+}

@@ -22,19 +22,6 @@ pub enum LogLevel {
     Trace = 5,
 }
 
-impl LogLevel {
-    pub fn from_u32(v: u32) -> Option<LogLevel> {
-        Some(match v {
-            1 => LogLevel::Error,
-            2 => LogLevel::Warn,
-            3 => LogLevel::Info,
-            4 => LogLevel::Debug,
-            5 => LogLevel::Trace,
-            _ => return None,
-        })
-    }
-}
-
 /// Where log lines go. Called from any library thread, concurrently.
 pub type LogSink = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 

@@ -65,6 +65,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_jitter_source_does_not_collapse() {
+        // Backoff jitter and QoS probe ids come from here: a generator stuck at one value (or
+        // decaying to zero) would make every client retry in lockstep.
+        let draws: std::collections::HashSet<u64> = (0..1000).map(|_| next_random()).collect();
+        assert_eq!(draws.len(), 1000, "repeated values among 1000 draws");
+        let high_bits = (0..1000).filter(|_| next_random() >> 63 == 1).count();
+        assert!((350..650).contains(&high_bits), "top bit set in {high_bits} of 1000 draws");
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
