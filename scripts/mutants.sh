@@ -50,7 +50,7 @@ t0=$SECONDS
 nice -n 15 cargo mutants --no-shuffle -j "${MUTANTS_JOBS:-1}" -o "$OUT" "${args[@]}"
 rc=$?
 d="$OUT/mutants.out"
-count() { [ -f "$d/$1.txt" ] && grep -c . "$d/$1.txt" || echo 0; }
+count() { local n=0; [ -f "$d/$1.txt" ] && n=$(grep -c . "$d/$1.txt"); echo "${n:-0}"; }
 c=$(count caught) m=$(count missed) t=$(count timeout) u=$(count unviable)
 v=$((c + m + t))
 echo "took $(((SECONDS - t0) / 60)) min; details in $d"

@@ -363,6 +363,21 @@ fn logs_one_line_per_attempt_and_never_the_token() {
 }
 
 #[test]
+fn the_attempt_log_line_gives_the_attempt_time_in_milliseconds() {
+    let emu = emulator(|_| {});
+    emu.add_fault(FaultRule::latency(200));
+    let mut cfg = config(&emu);
+    let lines = capture_logs(&mut cfg, LogLevel::Debug);
+    let client = Client::new(&cfg).unwrap();
+    assert_eq!(create(&client, &request("log-ms")).status, Status::Ok);
+    let lines = lines.lock().unwrap();
+    let line =
+        lines.iter().find(|l| l.starts_with("POST /titles/") && l.contains(" -> 200 in ")).expect("attempt line");
+    let ms: f64 = line.split(" -> 200 in ").nth(1).and_then(|t| t.split(" ms").next()).unwrap().parse().unwrap();
+    assert!((190.0..5000.0).contains(&ms), "a 200 ms answer logged as {ms} ms: {line}");
+}
+
+#[test]
 fn log_level_filters_lines() {
     let emu = emulator(|_| {});
     let mut cfg = config(&emu);

@@ -533,6 +533,19 @@ mod c_abi {
         }
     }
 
+    /// A listener with a backlog of 0 and one connection nobody accepts: the kernel drops further
+    /// SYNs, so a connect to it hangs until the client's connect timeout.
+    fn full_backlog() -> ((socket2::Socket, std::net::TcpStream), std::net::SocketAddr) {
+        let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        let filler = std::net::TcpStream::connect(addr).unwrap();
+        let probe = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(probe.is_err(), "the backlog did not fill: this kernel accepts past it");
+        ((listener, filler), addr)
+    }
+
     unsafe fn req() -> *mut gsms_cluster_request {
         unsafe {
             let r = gsms_cluster_request_new(TITLE);
@@ -614,17 +627,10 @@ mod c_abi {
 
     #[test]
     fn free_with_a_connect_that_never_completes_returns_quickly() {
-        // A listener with a backlog of 0 and one connection nobody accepts: the kernel drops
-        // further SYNs, so the client's connect hangs until its 2 s connect timeout. Shutting the
+        // A connect that hangs until the client's 2 s connect timeout (full_backlog). Shutting the
         // agent's sockets cannot interrupt a connect in progress (the socket is not registered
         // yet), so free must leave that worker behind rather than join it.
-        let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        listener.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
-        listener.listen(0).unwrap();
-        let addr = listener.local_addr().unwrap().as_socket().unwrap();
-        let _filler = std::net::TcpStream::connect(addr).unwrap();
-        let probe = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300));
-        assert!(probe.is_err(), "the backlog did not fill: this kernel accepts past it");
+        let (_listener, addr) = full_backlog();
         unsafe {
             let c = client_for(&format!("http://{addr}"), 30_000);
             let r = req();
@@ -642,6 +648,27 @@ mod c_abi {
             gsms_operation_free(op);
             gsms_cluster_request_free(r);
         }
+    }
+
+    #[test]
+    fn a_connect_that_never_completes_ends_at_the_connect_timeout_not_before() {
+        // One address: it gets the whole connect timeout (2 s here), then the call is a timeout.
+        let (listener, addr) = full_backlog();
+        unsafe {
+            let c = client_for(&format!("http://{addr}"), 30_000);
+            let r = req();
+            let mut out = ptr::null_mut();
+            let t = Instant::now();
+            let st = gsms_client_create_cluster(c, r, &mut out);
+            let took = t.elapsed();
+            assert_eq!(st, gsms_status::GSMS_ERR_TIMEOUT);
+            assert_eq!(gsms_cluster_result_attempts(out), 1, "a connect timeout is not retried");
+            assert!(took >= Duration::from_millis(1900) && took < Duration::from_millis(3500), "{took:?}");
+            gsms_cluster_result_free(out);
+            gsms_cluster_request_free(r);
+            gsms_client_free(c);
+        }
+        drop(listener);
     }
 
     #[test]

@@ -390,6 +390,9 @@ mod tests {
         ] {
             assert!(decode::<Probe>(bad.as_bytes()).is_err(), "{bad}");
         }
+        // The message names the port as the server sent it (a negative one too).
+        let e = decode::<Probe>(br#"{"ports":[{"Key":"G","Value":{"internal":-1,"external":1}}]}"#).err().unwrap();
+        assert!(format!("{e}").contains("port -1 is out of range"), "{e}");
     }
 
     #[test]
