@@ -378,6 +378,15 @@ fn the_attempt_log_line_gives_the_attempt_time_in_milliseconds() {
 }
 
 #[test]
+fn config_debug_shows_the_settings_but_never_the_token() {
+    let emu = emulator(|_| {});
+    let cfg = config(&emu);
+    let d = format!("{cfg:?}");
+    assert!(d.contains("127.0.0.1") && d.contains("auth_token: Some(\"<set>\")"), "{d}");
+    assert!(!d.contains("secret-token-value"), "{d}");
+}
+
+#[test]
 fn log_level_filters_lines() {
     let emu = emulator(|_| {});
     let mut cfg = config(&emu);

@@ -325,3 +325,16 @@ fn an_error_body_over_64_kib_keeps_exactly_its_first_64_kib_in_every_framing() {
         assert!(r.raw_json == body[..64 * 1024], "{framing}: the kept bytes are not the body's first 64 KiB");
     }
 }
+
+#[test]
+fn a_failed_warmup_is_logged_with_its_reason() {
+    // A port nothing listens on: the warmup fails, and says why at Warn.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cfg = Config::default();
+    cfg.set_base_url(&format!("http://127.0.0.1:{port}")).unwrap();
+    cfg.set_auth_token(TOKEN).unwrap();
+    let lines = capture_logs(&mut cfg, LogLevel::Warn);
+    Client::new(&cfg).unwrap().warmup();
+    let lines = lines.lock().unwrap();
+    assert!(lines.iter().any(|l| l.starts_with("warmup failed: network error") && l.contains("refused")), "{lines:#?}");
+}

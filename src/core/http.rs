@@ -713,6 +713,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_socket_registry_forgets_closed_connections() {
+        // Every connection registers its socket so that closing the client can shut it down;
+        // connections that are gone must not pile up there (a client making new connections for
+        // hours would grow without bound).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let accepting = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().take(20) {
+                held.push(s);
+            }
+        });
+        let agent = build_agent(&Config::default());
+        let t = target(&url).unwrap();
+        for _ in 0..20 {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            drop(agent.connect(&t, deadline).unwrap());
+        }
+        let live = lock(&agent.live).len();
+        assert!(live <= 1, "{live} registered sockets after 20 connections were closed");
+        accepting.join().unwrap();
+    }
+
+    #[test]
     fn urls_are_split_into_scheme_authority_and_path() {
         let t = target("https://gameserverms.xboxlive.com/titles/1/clusters").unwrap();
         assert!(t.https);

@@ -484,6 +484,7 @@ mod tests {
         assert_eq!(latency_of(&mut []), None);
         assert_eq!(latency_of(&mut [7]), Some(7));
         assert_eq!(latency_of(&mut [9, 1, 5]), Some(5));
+        assert_eq!(latency_of(&mut [100, 1, 2]), Some(2), "three samples: the median, not the mean");
         assert_eq!(latency_of(&mut [10, 20]), Some(15));
         // 8 samples: drop the 2 lowest and 2 highest, average the middle 4.
         assert_eq!(latency_of(&mut [1, 100, 20, 21, 22, 23, 1000, 2]), Some(21));
