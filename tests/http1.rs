@@ -212,6 +212,25 @@ fn big_answer(bytes: usize) -> String {
     format!(r#"{{"padding":"{pad}",{}"#, &FULFILLED[1..])
 }
 
+/// `body` answered with `status` in one of three framings: Content-Length, chunked (in chunks
+/// of `chunk` bytes), or read until the connection closes.
+fn framed(status: &str, body: &str, framing: &str, chunk: usize) -> Vec<u8> {
+    match framing {
+        "length" => format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes(),
+        "chunked" => {
+            let mut o = format!("HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+            for part in body.as_bytes().chunks(chunk) {
+                o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                o.extend_from_slice(part);
+                o.extend_from_slice(b"\r\n");
+            }
+            o.extend_from_slice(b"0\r\n\r\n");
+            o
+        }
+        _ => format!("HTTP/1.1 {status}\r\n\r\n{body}").into_bytes(),
+    }
+}
+
 #[test]
 fn a_large_valid_body_under_the_cap_is_read_whole_in_every_framing() {
     // 300 KB: well under the 1 MiB cap, but many times the 16 KiB read buffer and many chunks,
@@ -220,21 +239,7 @@ fn a_large_valid_body_under_the_cap_is_read_whole_in_every_framing() {
     for framing in ["length", "chunked", "until-close"] {
         let b = body.clone();
         let srv = RawServer::start(move |s, _| {
-            let out = match framing {
-                "length" => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{b}", b.len()).into_bytes(),
-                "chunked" => {
-                    let mut o = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-                    for part in b.as_bytes().chunks(16 * 1024) {
-                        o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                        o.extend_from_slice(part);
-                        o.extend_from_slice(b"\r\n");
-                    }
-                    o.extend_from_slice(b"0\r\n\r\n");
-                    o
-                }
-                _ => format!("HTTP/1.1 200 OK\r\n\r\n{b}").into_bytes(),
-            };
-            let _ = s.write_all(&out);
+            let _ = s.write_all(&framed("200 OK", &b, framing, 16 * 1024));
             if framing == "until-close" {
                 After::Close
             } else {
@@ -302,21 +307,7 @@ fn an_error_body_over_64_kib_keeps_exactly_its_first_64_kib_in_every_framing() {
     for framing in ["length", "chunked", "until-close"] {
         let b = body.clone();
         let srv = RawServer::start(move |s, _| {
-            let out = match framing {
-                "length" => format!("HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{b}", b.len()).into_bytes(),
-                "chunked" => {
-                    let mut o = b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
-                    for part in b.as_bytes().chunks(7_000) {
-                        o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                        o.extend_from_slice(part);
-                        o.extend_from_slice(b"\r\n");
-                    }
-                    o.extend_from_slice(b"0\r\n\r\n");
-                    o
-                }
-                _ => format!("HTTP/1.1 404 Not Found\r\n\r\n{b}").into_bytes(),
-            };
-            let _ = s.write_all(&out);
+            let _ = s.write_all(&framed("404 Not Found", &b, framing, 7_000));
             After::Close
         });
         let r = create(&client(&srv.url()), &request("http1"));
