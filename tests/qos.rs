@@ -268,3 +268,23 @@ fn the_async_form_runs_on_a_worker_and_cancels_at_once() {
     rt.shutdown();
     assert!(t.elapsed() < Duration::from_millis(250), "the worker left its probing promptly: {:?}", t.elapsed());
 }
+
+#[test]
+fn a_measurement_cancelled_before_it_starts_claims_no_probes() {
+    // Nothing was sent: no region may read "no reply to 0 probes", and none counts a probe.
+    let emu = regions(&[("A", 0.0, 0.0), ("B", 0.0, 0.0)]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut probe = QosProbe::new();
+    for (cfg, addr) in emu.qos_beacons() {
+        probe.add_target(&cfg.name, &addr.ip().to_string(), addr.port().into()).unwrap();
+    }
+    let cancel = gsms::core::CancelToken::new();
+    cancel.cancel();
+    let r = run(MeasureQos::new(&probe), &client, &CallOptions { deadline: None, cancel: Some(&cancel) });
+    assert_eq!(r.status, Status::Cancelled, "{}", r.error_message);
+    assert_eq!(r.regions.len(), 2);
+    for g in &r.regions {
+        assert_eq!((g.sent, g.received), (0, 0), "{}", g.region);
+        assert!(!g.message.contains("no reply"), "{}: {}", g.region, g.message);
+    }
+}
