@@ -392,7 +392,7 @@ mod tests {
         }
         // The message names the port as the server sent it (a negative one too).
         let e = decode::<Probe>(br#"{"ports":[{"Key":"G","Value":{"internal":-1,"external":1}}]}"#).err().unwrap();
-        assert!(format!("{e}").contains("port -1 is out of range"), "{e}");
+        assert!(e.contains("port -1 is out of range"), "{e}");
     }
 
     #[test]
