@@ -217,10 +217,13 @@ fn big_answer(bytes: usize) -> String {
 fn framed(status: &str, body: &str, framing: &str, chunk: usize) -> Vec<u8> {
     match framing {
         "length" => format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes(),
-        "chunked" => {
+        "chunked" | "chunked-long-lines" => {
+            // Long lines: a 300-byte chunk extension on every size line, so that the lines, not
+            // the data, keep straddling the end of the client's read buffer.
+            let ext = if framing == "chunked" { String::new() } else { format!(";e={}", "x".repeat(300)) };
             let mut o = format!("HTTP/1.1 {status}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
             for part in body.as_bytes().chunks(chunk) {
-                o.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                o.extend_from_slice(format!("{:x}{ext}\r\n", part.len()).as_bytes());
                 o.extend_from_slice(part);
                 o.extend_from_slice(b"\r\n");
             }
@@ -235,11 +238,14 @@ fn framed(status: &str, body: &str, framing: &str, chunk: usize) -> Vec<u8> {
 fn a_large_valid_body_under_the_cap_is_read_whole_in_every_framing() {
     // 300 KB: well under the 1 MiB cap, but many times the 16 KiB read buffer and many chunks,
     // so the cap arithmetic runs on every read.
+    // Small chunks and long size lines too: then lines keep straddling the end of the buffer.
     let body = big_answer(300_000);
-    for framing in ["length", "chunked", "until-close"] {
+    for (framing, chunk) in
+        [("length", 0), ("chunked", 16 * 1024), ("chunked", 100), ("chunked-long-lines", 50), ("until-close", 0)]
+    {
         let b = body.clone();
         let srv = RawServer::start(move |s, _| {
-            let _ = s.write_all(&framed("200 OK", &b, framing, 16 * 1024));
+            let _ = s.write_all(&framed("200 OK", &b, framing, chunk));
             if framing == "until-close" {
                 After::Close
             } else {
@@ -247,9 +253,9 @@ fn a_large_valid_body_under_the_cap_is_read_whole_in_every_framing() {
             }
         });
         let r = create(&client(&srv.url()), &request("http1"));
-        assert_eq!(r.status, Status::Ok, "{framing}: {}", r.error_message);
-        assert_eq!(r.raw_json.len(), body.len(), "{framing}");
-        assert_eq!(r.host_name, "10.0.0.7", "{framing}");
+        assert_eq!(r.status, Status::Ok, "{framing} {chunk}: {}", r.error_message);
+        assert_eq!(r.raw_json.len(), body.len(), "{framing} {chunk}");
+        assert_eq!(r.host_name, "10.0.0.7", "{framing} {chunk}");
     }
 }
 
@@ -328,4 +334,46 @@ fn a_failed_warmup_is_logged_with_its_reason() {
     Client::new(&cfg).unwrap().warmup();
     let lines = lines.lock().unwrap();
     assert!(lines.iter().any(|l| l.starts_with("warmup failed: network error") && l.contains("refused")), "{lines:#?}");
+}
+
+#[test]
+fn bare_lf_line_ends_are_read_even_at_the_start_of_a_read() {
+    // Some servers end chunk lines with LF alone. Here the LF that ends a chunk's data arrives in
+    // a read of its own, so it is the first byte of the buffer.
+    let srv = RawServer::start(|s, _| {
+        let head = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\n{FULFILLED}", FULFILLED.len());
+        if s.write_all(head.as_bytes()).is_err() {
+            return After::Close;
+        }
+        thread::sleep(Duration::from_millis(50));
+        let _ = s.write_all(b"\n0\n\n");
+        After::Close
+    });
+    let r = create(&client(&srv.url()), &request("http1"));
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!(r.raw_json, FULFILLED);
+}
+
+#[test]
+fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_refused_in_every_framing() {
+    const CAP: usize = 1024 * 1024;
+    let exact = big_answer(CAP - big_answer(0).len());
+    assert_eq!(exact.len(), CAP);
+    let over = big_answer(CAP + 1 - big_answer(0).len());
+    for framing in ["length", "chunked", "until-close"] {
+        for (body, ok) in [(exact.clone(), true), (over.clone(), false)] {
+            let srv = RawServer::start(move |s, _| {
+                let _ = s.write_all(&framed("200 OK", &body, framing, 10_000));
+                After::Close
+            });
+            let r = create(&client(&srv.url()), &request("http1"));
+            if ok {
+                assert_eq!(r.status, Status::Ok, "{framing}, exactly the cap: {}", r.error_message);
+                assert_eq!(r.raw_json.len(), CAP, "{framing}");
+            } else {
+                assert_eq!(r.status, Status::Protocol, "{framing}, one byte over: {}", r.error_message);
+                assert!(r.error_message.contains("exceeds the 1048576 byte cap"), "{framing}: {}", r.error_message);
+            }
+        }
+    }
 }

@@ -131,10 +131,6 @@ impl Client {
         })
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     pub fn discovery_url(&self) -> &str {
         &self.discovery_url
     }
