@@ -456,6 +456,37 @@ fn https_needs_the_ca_bundle() {
 }
 
 #[test]
+fn a_large_https_answer_spans_many_tls_records_and_the_connection_is_kept() {
+    // 2,000 port mappings: an answer of about 130 KB, so many TLS records, some of them split
+    // across socket reads.
+    let (tls, ca_pem) = gsms_emulator::generate_test_tls();
+    let emu = emulator(|c| {
+        c.tls = Some(tls);
+        c.port_mappings = (0..2000)
+            .map(|i| gsms_emulator::PortMapping {
+                name: format!("Port{i}"),
+                internal: gsms_emulator::PortValue::Fixed(1000 + i as u16),
+                external: gsms_emulator::PortValue::Fixed(30000 + i as u16),
+            })
+            .collect();
+    });
+    let dir = std::env::temp_dir().join(format!("gsms-ca-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let mut cfg = config(&emu);
+    cfg.set_ca_bundle_path(ca.to_str().unwrap()).unwrap();
+    let client = Client::new(&cfg).unwrap();
+    for i in 0..3 {
+        let r = create(&client, &request("tls-large"));
+        assert_eq!(r.status, Status::Ok, "call {i}: {}", r.error_message);
+        assert!(r.raw_json.len() > 100_000, "call {i}: {} bytes", r.raw_json.len());
+        assert_eq!(r.ports.len(), 2000, "call {i}");
+        assert_eq!(r.ports[1999].external, 31999, "call {i}");
+    }
+}
+
+#[test]
 fn provider_is_asked_before_every_attempt() {
     let emu = emulator(|_| {});
     emu.add_fault(FaultRule::http_status(500).with_times(1));
