@@ -504,6 +504,125 @@ fn a_reset_in_the_middle_of_a_body_is_a_network_error() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Signals and blocked writes (the socket layer's EINTR and write-timeout paths)
+// ---------------------------------------------------------------------------------------------
+
+/// SIGUSR1 handlers for the signal test: counts deliveries; installed without SA_RESTART, as a
+/// garbage collector's thread-suspend signal would be (Mono and IL2CPP suspend threads with signals).
+#[cfg(target_os = "linux")]
+static SIGNALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(target_os = "linux")]
+extern "C" fn count_signal(_: libc::c_int) {
+    SIGNALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blocking_read_interrupted_by_signals_goes_on() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // SAFETY: a handler that only touches an atomic; sa_mask empty; no SA_RESTART (a socket with a
+    // timeout returns EINTR either way).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    // The answer comes 400 ms after the request: the caller's thread waits in recv meanwhile.
+    let srv = RawServer::start(|s, _| {
+        thread::sleep(Duration::from_millis(400));
+        let _ = respond(s, "200 OK", &[], FULFILLED.as_bytes());
+        After::Close
+    });
+    // SAFETY: pthread_self of this thread, signalled only while this thread is alive (joined below).
+    let me = unsafe { libc::pthread_self() } as usize;
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let before = SIGNALS.load(Ordering::SeqCst);
+    let signaller = thread::spawn(move || {
+        while !d.load(Ordering::SeqCst) {
+            // SAFETY: the target thread outlives this loop (it sets `done` and joins us).
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+            thread::sleep(Duration::from_millis(3));
+        }
+    });
+    let (r, took) = call(&srv.url(), |_| {});
+    done.store(true, Ordering::SeqCst);
+    signaller.join().unwrap();
+    let delivered = SIGNALS.load(Ordering::SeqCst) - before;
+    assert_eq!(r.status, Status::Ok, "{} ({delivered} signals)", r.error_message);
+    assert!(delivered >= 20, "only {delivered} signals reached the calling thread");
+    assert_eq!(r.attempts, 1, "an interrupted read is not a failed attempt");
+    assert_eq!(srv.requests(), 1);
+    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+}
+
+/// A listener whose accepted connections have a 4 KiB receive buffer and are never read: a
+/// request larger than the socket buffers blocks the client's write. `then` gets each connection.
+fn unread_listener(then: impl Fn(std::net::TcpStream) + Send + 'static) -> std::net::SocketAddr {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(4096).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    s.listen(8).unwrap();
+    let addr = s.local_addr().unwrap().as_socket().unwrap();
+    let listener: std::net::TcpListener = s.into();
+    thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            then(c);
+        }
+    });
+    addr
+}
+
+/// A 16 MiB Authorization value: more than any socket buffer holds.
+fn huge_token() -> String {
+    format!("XBL3.0 x=1;{}", "t".repeat(16 << 20))
+}
+
+#[test]
+fn a_write_the_server_never_reads_ends_at_the_request_timeout() {
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = held.clone();
+    let addr = unread_listener(move |c| h.lock().unwrap().push(c));
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let r = call(&format!("http://{addr}"), |c| {
+            c.set_auth_token(&huge_token()).unwrap();
+            c.set_timeouts(2000, 1000).unwrap();
+            c.set_retry_policy(1, 10, 200).unwrap();
+        });
+        let _ = tx.send(r);
+    });
+    // A write without a timeout would block until the server reads: far longer than this.
+    let (r, took) = rx.recv_timeout(Duration::from_secs(20)).expect("the blocked write never ended");
+    assert_eq!(r.status, Status::Timeout, "{}", r.error_message);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(held.lock().unwrap().len(), 1, "one connection, no retry");
+}
+
+#[test]
+fn a_blocked_write_reset_by_the_server_is_a_network_error_at_once() {
+    // The server lets the client's write fill every buffer, then resets the connection.
+    let addr = unread_listener(|c| {
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            reset(c);
+        });
+    });
+    let (r, took) = call(&format!("http://{addr}"), |c| {
+        c.set_auth_token(&huge_token()).unwrap();
+        c.set_timeouts(2000, 4000).unwrap();
+        c.set_retry_policy(1, 10, 200).unwrap();
+    });
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert!(took < Duration::from_secs(2), "a failed write is reported at once, not at the deadline: {took:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // The same faults through the C ABI: cancel and free never wait for a stuck request
 // ---------------------------------------------------------------------------------------------
 
