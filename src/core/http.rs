@@ -713,6 +713,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_resolver_answers_from_its_cache_while_an_entry_is_fresh_and_asks_again_after() {
+        let r = CachingResolver::default();
+        let fake = SocketAddr::from(([203, 0, 113, 9], 80));
+        // A fresh entry (as if resolved just now) is the answer, whatever the case of the name.
+        lock(&r.cache).insert(("localhost".into(), 80), (Instant::now(), vec![fake]));
+        assert_eq!(r.resolve("LocalHost", 80).unwrap(), vec![fake]);
+        // An entry older than DNS_TTL is resolved again (localhost: the hosts file, no network).
+        let old = Instant::now().checked_sub(DNS_TTL + Duration::from_secs(1)).unwrap();
+        lock(&r.cache).insert(("localhost".into(), 80), (old, vec![fake]));
+        let again = r.resolve("localhost", 80).unwrap();
+        assert!(!again.contains(&fake) && again.iter().all(|a| a.ip().is_loopback()), "{again:?}");
+        // ... and the new answer is cached with a fresh time.
+        let (at, cached) = lock(&r.cache).get(&("localhost".to_string(), 80)).cloned().unwrap();
+        assert_eq!(cached, again);
+        assert!(at.elapsed() < Duration::from_secs(5));
+        // IP literals never touch the cache.
+        assert_eq!(r.resolve("127.0.0.1", 8080).unwrap(), vec![SocketAddr::from(([127, 0, 0, 1], 8080))]);
+        assert_eq!(lock(&r.cache).len(), 1);
+    }
+
+    #[test]
     fn the_socket_registry_forgets_closed_connections() {
         // Every connection registers its socket so that closing the client can shut it down;
         // connections that are gone must not pile up there (a client making new connections for
