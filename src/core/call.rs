@@ -41,8 +41,11 @@ pub trait Call: Send + 'static {
     /// The result so far (progress callbacks see it after a `PollAfter`; the final one after `Done`).
     fn result(&self) -> &Self::Output;
     fn result_mut(&mut self) -> &mut Self::Output;
-    /// For log lines: what is being followed.
-    fn describe(&self) -> String;
+    /// For the poll-wait and deadline log lines: what is being followed. Only a call that returns
+    /// `PollAfter` is ever described; one-exchange calls keep this default.
+    fn describe(&self) -> String {
+        String::new()
+    }
     /// Every exchange the call may still make: [`step`] refuses the call when one of them could
     /// never be sent (its URL too long), before anything is sent.
     fn endpoints(&self) -> Vec<&Endpoint> {
@@ -212,9 +215,6 @@ impl<T: Decode> Call for Once<T> {
     }
     fn result_mut(&mut self) -> &mut T {
         &mut self.out
-    }
-    fn describe(&self) -> String {
-        self.endpoint.as_ref().map_or_else(String::new, |e| format!("{} {}", e.method.as_str(), e.path))
     }
     fn endpoints(&self) -> Vec<&Endpoint> {
         self.endpoint.iter().collect()

@@ -15,7 +15,8 @@ pub fn header_value(what: &str, v: &str) -> Result<(), InvalidArgument> {
     }
     if let Some(pos) = v.bytes().position(|b| !(0x20..=0x7e).contains(&b)) {
         let b = v.as_bytes()[pos];
-        let kind = if b < 0x20 || b == 0x7f { "a control character" } else { "a non-ASCII character" };
+        // Outside 0x20..=0x7e, an ASCII byte is a control character (0x00-0x1f, 0x7f).
+        let kind = if b.is_ascii() { "a control character" } else { "a non-ASCII character" };
         return Err(InvalidArgument(format!(
             "{what} contains {kind} (byte 0x{b:02x} at offset {pos}); header values must be visible ASCII or space"
         )));
@@ -114,6 +115,17 @@ mod tests {
             assert!(header_value("t", bad).is_err(), "{bad:?}");
         }
         assert!(header_value("t", "a\u{85}b").unwrap_err().0.contains("non-ASCII"));
+        // The message names the kind of byte and where it is.
+        for (bad, kind, at) in [
+            ("a\tb", "a control character (byte 0x09", 1),
+            ("ab\x7f", "a control character (byte 0x7f", 2),
+            ("\x1f", "a control character (byte 0x1f", 0),
+            ("x\u{e9}", "a non-ASCII character (byte 0xc3", 1),
+        ] {
+            let m = header_value("t", bad).unwrap_err().0;
+            assert!(m.contains(kind) && m.contains(&format!("at offset {at})")), "{bad:?}: {m}");
+        }
+        assert!(header_value("t", " a b ").is_ok(), "spaces are allowed");
     }
 
     #[test]

@@ -184,9 +184,6 @@ impl Call for CreateCluster {
     fn result_mut(&mut self) -> &mut ClusterResult {
         self.0.result_mut()
     }
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
     fn endpoints(&self) -> Vec<&Endpoint> {
         self.0.endpoints()
     }

@@ -268,9 +268,6 @@ impl Call for GetAllocationStatus {
     fn result_mut(&mut self) -> &mut SessionHostResult {
         &mut self.out.0
     }
-    fn describe(&self) -> String {
-        self.endpoint.as_ref().map_or_else(String::new, |e| format!("GET {}", e.path))
-    }
     fn endpoints(&self) -> Vec<&Endpoint> {
         self.endpoint.iter().collect()
     }
