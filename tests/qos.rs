@@ -288,3 +288,57 @@ fn a_measurement_cancelled_before_it_starts_claims_no_probes() {
         assert!(!g.message.contains("no reply"), "{}: {}", g.region, g.message);
     }
 }
+
+/// A beacon that never answers: it records when each probe arrived.
+fn silent_beacon(sock: UdpSocket, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<Instant>> {
+    thread::spawn(move || {
+        sock.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        let mut buf = [0u8; 64];
+        let mut seen = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok((10, _)) = sock.recv_from(&mut buf) {
+                seen.push(Instant::now());
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn with_beacons_of_both_families_the_in_flight_budget_is_split_by_their_share() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: this machine has no IPv6 loopback");
+        return;
+    }
+    let emu = regions(&[]);
+    let client = Client::new(&config(&emu)).unwrap();
+    // (parallelism, probes per region, timeout ms, expected in flight on IPv4 and on IPv6):
+    // three IPv4 regions and one IPv6 region share the budget 3:1, at least one each; with a
+    // budget of one the families take turns (IPv4 first).
+    for (parallelism, per_region, timeout_ms, want4, want6) in [(8, 4, 600, 6, 2), (2, 1, 400, 1, 1), (1, 1, 300, 1, 0)]
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut probe = QosProbe::new();
+        let mut beacons = Vec::new();
+        for (i, host) in ["127.0.0.1", "127.0.0.1", "127.0.0.1", "::1"].into_iter().enumerate() {
+            let sock = UdpSocket::bind((host, 0)).unwrap();
+            probe.add_target(&format!("R{i}"), host, sock.local_addr().unwrap().port().into()).unwrap();
+            beacons.push(silent_beacon(sock, Arc::clone(&stop)));
+        }
+        probe.set_options(per_region, parallelism, timeout_ms).unwrap();
+        let r = measure(&client, &probe);
+        stop.store(true, Ordering::SeqCst);
+        let seen: Vec<Vec<Instant>> = beacons.into_iter().map(|b| b.join().unwrap()).collect();
+        assert_eq!(r.info.status, Status::Ok, "{}", r.info.error_message);
+        assert!(seen.iter().all(|s| s.len() == per_region as usize), "every probe is sent once: {seen:?}");
+        // Nothing answers: until the first timeouts free a slot, what arrived is what is in flight.
+        let first = *seen.iter().flatten().min().unwrap();
+        let window = first + Duration::from_millis(u64::from(timeout_ms) / 2);
+        let early = |s: &[Vec<Instant>]| s.iter().flatten().filter(|&&t| t < window).count();
+        assert_eq!(
+            (early(&seen[..3]), early(&seen[3..])),
+            (want4, want6),
+            "probes in flight at once (IPv4, IPv6) with parallelism {parallelism}"
+        );
+    }
+}

@@ -295,7 +295,9 @@ fn measure(probe: &QosProbe, opts: &CallOptions<'_>) -> QosResult {
     let mut info = CallInfo::default();
     let runs: Vec<(Vec<usize>, u32)> = match (v4.is_empty(), v6.is_empty()) {
         (false, false) if o.parallelism >= 2 => {
-            let p4 = ((o.parallelism as usize * v4.len()) / (v4.len() + v6.len())).clamp(1, o.parallelism as usize - 1);
+            // At least 1 each: the share is below `parallelism` (v6 is not empty), so its floor
+            // leaves IPv6 at least one.
+            let p4 = ((o.parallelism as usize * v4.len()) / (v4.len() + v6.len())).max(1);
             vec![(v4, p4 as u32), (v6, o.parallelism - p4 as u32)]
         }
         _ => vec![(v4, o.parallelism), (v6, o.parallelism)],
