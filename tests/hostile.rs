@@ -585,6 +585,8 @@ fn huge_token() -> String {
 
 #[test]
 fn a_write_the_server_never_reads_ends_at_the_request_timeout() {
+    // 16 MiB requests: not while another test measures its memory.
+    let _m = memory_lock();
     let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let h = held.clone();
     let addr = unread_listener(move |c| h.lock().unwrap().push(c));
@@ -606,6 +608,7 @@ fn a_write_the_server_never_reads_ends_at_the_request_timeout() {
 
 #[test]
 fn a_blocked_write_reset_by_the_server_is_a_network_error_at_once() {
+    let _m = memory_lock();
     // The server lets the client's write fill every buffer, then resets the connection.
     let addr = unread_listener(|c| {
         thread::spawn(move || {

@@ -75,6 +75,17 @@ mod tests {
     }
 
     #[test]
+    fn the_generator_is_xorshift64_star() {
+        // Known answers of Vigna's xorshift64* (shifts 12, 25, 27; multiplier 0x2545F4914F6CDD1D)
+        // from state 1: the first is the published 5180492295206395165. RNG is per thread: this
+        // test's thread only.
+        RNG.with(|r| r.set(1));
+        assert_eq!(next_random(), 5_180_492_295_206_395_165);
+        assert_eq!(next_random(), 0xabcf_a6a8_e079_651d);
+        assert_eq!(next_random(), 0xb9d1_0d8f_eb73_1f57);
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));
