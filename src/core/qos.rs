@@ -99,6 +99,11 @@ impl QosProbe {
     pub fn add_target(&mut self, region: &str, host: &str, port: u32) -> Result<(), InvalidArgument> {
         validate::field("region", region)?;
         validate::field("host", host)?;
+        // An IPv6 literal may come in brackets; what is inside must still be a host.
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if bare.is_empty() {
+            return Err(InvalidArgument(format!("host {host:?} has no name or address")));
+        }
         if host.chars().any(char::is_whitespace) {
             return Err(InvalidArgument(format!("host {host:?} contains white space")));
         }
@@ -112,8 +117,7 @@ impl QosProbe {
         if self.targets.iter().any(|t| t.region == region) {
             return Err(InvalidArgument(format!("region {region:?} is already a target (duplicates are refused)")));
         }
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        self.targets.push(QosTarget { region: region.to_string(), host, port });
+        self.targets.push(QosTarget { region: region.to_string(), host: bare.to_string(), port });
         Ok(())
     }
 
@@ -470,6 +474,14 @@ mod tests {
         assert!(p.validate().is_err());
         assert!(p.add_target("", "h", 0).is_err());
         assert!(p.add_target("West", "", 0).is_err());
+        // Brackets with nothing a socket could use inside (found by the parse_qos_servers fuzz
+        // target: serverFqdn "]:9" gave a target with an empty host).
+        for bad in ["]", "[", "[]", "[[]]"] {
+            assert!(p.add_target("West", bad, 9).unwrap_err().0.contains("no name or address"), "{bad:?}");
+        }
+        assert!(p.targets.is_empty());
+        p.add_target("Six", "[::1]", 9).unwrap();
+        assert_eq!(p.targets.pop().unwrap().host, "::1");
         assert!(p.add_target("West", "h", 65536).unwrap_err().0.contains("65536"));
         p.add_target("West", "h", 0).unwrap();
         assert_eq!(p.targets[0].port, 3075);
