@@ -1,7 +1,7 @@
 //! The family's request setters (FAMILY.md, "C ABI shape"): the first byte picks a setter, the
 //! rest is its text. A value is accepted exactly when the contract says (required text: non-empty,
 //! no control characters; a session cookie: at most 32 KiB; a tag value: no control characters;
-//! a QoS target: region and host as text, no white space in the host), and an accepted value goes
+//! a QoS target: region and host as text, no white space in the host, not only brackets), and an accepted value goes
 //! into the request body as sent (the body is JSON that reads it back). `split_host_port` (what
 //! gsms_qos_probe_add_servers reads `serverFqdn` with) never panics and never gives port 0.
 #![no_main]
@@ -79,7 +79,9 @@ fn variants(which: u8, v: &str) {
 fn qos_target(v: &str) {
     let (region, host) = v.split_once('\u{FFFD}').unwrap_or((v, "127.0.0.1"));
     let mut p = QosProbe::new();
-    let want = field_ok(region) && field_ok(host) && !host.chars().any(char::is_whitespace);
+    // A host of only brackets ("[", "[]") has no name or address inside: refused.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let want = field_ok(region) && field_ok(host) && !bare.is_empty() && !host.chars().any(char::is_whitespace);
     assert_eq!(p.add_target(region, host, 0).is_ok(), want, "{region:?} {host:?}");
     if want {
         assert!(p.add_target(region, "127.0.0.1", 1).is_err(), "a duplicate region is refused");
