@@ -2,7 +2,7 @@
 //!
 //! - A fixed pool of worker threads per client runs the calls' exchanges (`pool`). No thread per
 //!   request. The pool starts with the client's first asynchronous call (a blocking-only client has
-//!   none). A call that waits for its next poll waits on a timer heap, not on a worker.
+//!   none). A call that waits for its next poll waits in a due-time queue, not on a worker.
 //! - Every accepted operation completes exactly once: by its worker, by `cancel`, or by shutdown,
 //!   whichever comes first; later outcomes are discarded (`delivery`).
 //! - Completions and progress are events, delivered by `dispatch` or by a callback thread.
@@ -15,6 +15,8 @@ mod delivery;
 mod life;
 mod pool;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -64,6 +66,9 @@ pub(crate) struct Shared {
     busy_workers: AtomicUsize,
     live_workers: Mutex<usize>,
     workers_cv: Condvar,
+    /// Unit tests only: what a worker does after it has counted itself out (tests.rs).
+    #[cfg(test)]
+    worker_exit: tests::WorkerExit,
 }
 
 impl Shared {
@@ -172,6 +177,8 @@ impl Client {
             busy_workers: AtomicUsize::new(0),
             live_workers: Mutex::new(0),
             workers_cv: Condvar::new(),
+            #[cfg(test)]
+            worker_exit: Default::default(),
         });
         Ok(Client {
             shared,
@@ -197,7 +204,7 @@ impl Client {
         for i in threads.len() as u32..self.worker_threads {
             let sh = Arc::clone(s);
             *lock(&s.live_workers) += 1;
-            match thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || pool::worker_loop(sh)) {
+            match spawn_worker(i, sh) {
                 Ok(h) => threads.push(h),
                 Err(_) => {
                     *lock(&s.live_workers) -= 1;
@@ -418,6 +425,12 @@ impl Drop for Client {
             self.shutdown();
         }
     }
+}
+
+fn spawn_worker(i: u32, sh: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+    #[cfg(test)]
+    tests::maybe_refuse_spawn(i)?;
+    thread::Builder::new().name(format!("gsms-worker-{i}")).spawn(move || pool::worker_loop(sh))
 }
 
 /// Drops what a deferred free handed over; no lock of ours is held while it drops.

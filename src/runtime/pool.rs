@@ -1,7 +1,7 @@
-//! Worker threads and their jobs: a FIFO of jobs ready to run, and a due-time heap of jobs
+//! Worker threads and their jobs: a FIFO of jobs ready to run, and a due-time queue of jobs
 //! waiting for their next poll (a following call holds no worker while it waits).
 
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,35 +18,12 @@ pub(crate) struct Job {
     pub deadline: Option<Instant>,
 }
 
-/// A job waiting for its time, ordered by due time (earliest first).
-struct Delayed {
-    due: Instant,
-    seq: u64,
-    job: Job,
-}
-
-impl PartialEq for Delayed {
-    fn eq(&self, o: &Self) -> bool {
-        (self.due, self.seq) == (o.due, o.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Delayed {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        // Reversed: BinaryHeap is a max-heap and the earliest due must come first.
-        (o.due, o.seq).cmp(&(self.due, self.seq))
-    }
-}
-
 #[derive(Default)]
 pub(crate) struct Jobs {
     queue: VecDeque<Job>,
-    delayed: BinaryHeap<Delayed>,
+    /// Jobs waiting for their time, by due time (earliest first) and then by when they were put
+    /// there (the sequence number keeps two jobs due at the same instant apart, in order).
+    delayed: BTreeMap<(Instant, u64), Job>,
     seq: u64,
 }
 
@@ -70,14 +47,14 @@ fn next_job(s: &Shared) -> Option<Job> {
             return None;
         }
         let now = Instant::now();
-        while j.delayed.peek().is_some_and(|d| d.due <= now) {
-            let d = j.delayed.pop().expect("peeked");
-            j.queue.push_back(d.job);
-        }
+        // Every job due by now (whatever its sequence number) joins the ready queue, in order.
+        let later = j.delayed.split_off(&(now, u64::MAX));
+        let due = std::mem::replace(&mut j.delayed, later);
+        j.queue.extend(due.into_values());
         if let Some(job) = j.queue.pop_front() {
             return Some(job);
         }
-        j = match j.delayed.peek().map(|d| d.due) {
+        j = match j.delayed.first_key_value().map(|(&(due, _), _)| due) {
             Some(due) => {
                 s.jobs_cv.wait_timeout(j, due.saturating_duration_since(now)).unwrap_or_else(|e| e.into_inner()).0
             }
@@ -104,7 +81,7 @@ pub(crate) fn worker_loop(s: Arc<Shared>) {
                 if s.life.is_running() {
                     j.seq += 1;
                     let seq = j.seq;
-                    j.delayed.push(Delayed { due: Instant::now() + wait, seq, job });
+                    j.delayed.insert((Instant::now() + wait, seq), job);
                     drop(j);
                     // Another worker may be waiting for an earlier time: let it re-check.
                     s.jobs_cv.notify_one();
@@ -125,4 +102,6 @@ pub(crate) fn worker_loop(s: Arc<Shared>) {
     *n -= 1;
     drop(n);
     s.workers_cv.notify_all();
+    #[cfg(test)]
+    s.worker_exit.after_counted_out();
 }
