@@ -60,44 +60,31 @@ impl Fallback for gsms_status {
         gsms_status::GSMS_ERR_INTERNAL
     }
 }
-impl<T> Fallback for *mut T {
-    fn fallback() -> Self {
-        std::ptr::null_mut()
-    }
-}
 impl Fallback for *const c_char {
     /// String getters never return NULL.
     fn fallback() -> Self {
         EMPTY.as_ptr()
     }
 }
-impl Fallback for *const info::gsms_call_info {
-    fn fallback() -> Self {
-        std::ptr::null()
-    }
+/// Counts, sizes and pointers fall back to their `Default`: 0 or NULL (`()` for functions that
+/// return nothing).
+macro_rules! fallback_is_default {
+    ($(impl$(<$g:ident>)? for $t:ty;)*) => {
+        $(impl$(<$g>)? Fallback for $t {
+            fn fallback() -> Self {
+                Default::default()
+            }
+        })*
+    };
 }
-impl Fallback for u64 {
-    fn fallback() -> Self {
-        0
-    }
-}
-impl Fallback for u32 {
-    fn fallback() -> Self {
-        0
-    }
-}
-impl Fallback for u16 {
-    fn fallback() -> Self {
-        0
-    }
-}
-impl Fallback for usize {
-    fn fallback() -> Self {
-        0
-    }
-}
-impl Fallback for () {
-    fn fallback() -> Self {}
+fallback_is_default! {
+    impl for u64;
+    impl for u32;
+    impl for u16;
+    impl for usize;
+    impl for ();
+    impl<T> for *mut T;
+    impl for *const info::gsms_call_info;
 }
 impl Fallback for gsms_fulfillment_state {
     fn fallback() -> Self {
