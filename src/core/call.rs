@@ -46,8 +46,9 @@ pub trait Call: Send + 'static {
     fn describe(&self) -> String {
         String::new()
     }
-    /// Every exchange the call may still make: [`step`] refuses the call when one of them could
-    /// never be sent (its URL too long), before anything is sent.
+    /// Every exchange a call of more than one endpoint may still make: [`step`] refuses the call
+    /// when one of them could never be sent (its URL too long), before anything is sent. A call
+    /// of one endpoint keeps this default: its exchange refuses such a URL itself before sending.
     fn endpoints(&self) -> Vec<&Endpoint> {
         Vec::new()
     }
@@ -215,9 +216,6 @@ impl<T: Decode> Call for Once<T> {
     }
     fn result_mut(&mut self) -> &mut T {
         &mut self.out
-    }
-    fn endpoints(&self) -> Vec<&Endpoint> {
-        self.endpoint.iter().collect()
     }
 }
 

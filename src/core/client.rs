@@ -131,10 +131,6 @@ impl Client {
         })
     }
 
-    pub fn discovery_url(&self) -> &str {
-        &self.discovery_url
-    }
-
     fn host_url(&self, host: Host) -> &str {
         match host {
             Host::Allocation => &self.base_url,

@@ -20,12 +20,6 @@ pub enum Status {
     AllocationFailed,
 }
 
-impl Status {
-    pub fn is_ok(self) -> bool {
-        self == Status::Ok
-    }
-}
-
 /// An argument rejected before anything was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidArgument(pub String);

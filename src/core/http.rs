@@ -39,6 +39,11 @@ const DNS_TTL: Duration = Duration::from_secs(60);
 const MAX_IDLE: usize = 64;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(50);
 
+/// Whether a connection idle since `since` may still be used at `now` (younger than MAX_IDLE_AGE).
+fn young_enough(since: Instant, now: Instant) -> bool {
+    now.duration_since(since) < MAX_IDLE_AGE
+}
+
 /// A response whose head arrived.
 pub struct Reply {
     pub status: u16,
@@ -224,7 +229,7 @@ impl Agent {
                 let i = pool.iter().rposition(|c| c.https == t.https && c.authority == t.authority)?;
                 pool.remove(i)
             };
-            if idle.since.elapsed() < MAX_IDLE_AGE && idle.conn.conn.looks_open() {
+            if young_enough(idle.since, Instant::now()) && idle.conn.conn.looks_open() {
                 return Some(idle.conn);
             }
         }
@@ -260,7 +265,7 @@ impl Agent {
         }
         let mut pool = lock(&self.idle);
         let now = Instant::now();
-        pool.retain(|c| now.duration_since(c.since) < MAX_IDLE_AGE);
+        pool.retain(|c| young_enough(c.since, now));
         let same = pool.iter().filter(|c| c.https == t.https && c.authority == t.authority).count();
         if same >= self.max_idle_per_host {
             if let Some(i) = pool.iter().position(|c| c.https == t.https && c.authority == t.authority) {
@@ -460,7 +465,8 @@ impl Connection {
         if self.pos == self.end {
             self.pos = 0;
             self.end = 0;
-        } else if self.end == self.buf.len() && self.pos > 0 {
+        } else if self.end == self.buf.len() {
+            // Full: move what is still to read to the front (a no-op when it is there already).
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
@@ -512,27 +518,26 @@ impl Connection {
     /// Reads up to the end of a response head other than 1xx.
     fn read_head(&mut self, head_request: bool) -> Result<Head, Failure> {
         loop {
-            if self.end > self.pos {
-                let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-                let mut resp = httparse::Response::new(&mut headers);
-                match resp.parse(&self.buf[self.pos..self.end]) {
-                    Ok(httparse::Status::Complete(n)) => {
-                        let code = resp.code.unwrap_or(0);
-                        if (100..200).contains(&code) {
-                            if code == 101 {
-                                return Err(Failure::Protocol("unexpected 101 Switching Protocols".into()));
-                            }
-                            // An interim answer (100 Continue, 103 Early Hints): the real one follows.
-                            self.pos += n;
-                            continue;
+            // (An empty buffer parses as Partial: then more is read.)
+            let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(&self.buf[self.pos..self.end]) {
+                Ok(httparse::Status::Complete(n)) => {
+                    let code = resp.code.unwrap_or(0);
+                    if (100..200).contains(&code) {
+                        if code == 101 {
+                            return Err(Failure::Protocol("unexpected 101 Switching Protocols".into()));
                         }
-                        let head = parse_head(&resp, head_request)?;
+                        // An interim answer (100 Continue, 103 Early Hints): the real one follows.
                         self.pos += n;
-                        return Ok(head);
+                        continue;
                     }
-                    Ok(httparse::Status::Partial) => {}
-                    Err(e) => return Err(Failure::Protocol(format!("invalid response head: {e}"))),
+                    let head = parse_head(&resp, head_request)?;
+                    self.pos += n;
+                    return Ok(head);
                 }
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => return Err(Failure::Protocol(format!("invalid response head: {e}"))),
             }
             if !self.fill()? {
                 return Err(Failure::Io(if self.end > self.pos {
@@ -711,6 +716,15 @@ pub fn warmup(agent: &Agent, base_url: &str, timeout: Duration) -> Result<u16, T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_connection_is_used_until_it_is_max_idle_age_old_and_not_at_that_age() {
+        let t = Instant::now();
+        assert!(young_enough(t, t));
+        assert!(young_enough(t, t + MAX_IDLE_AGE - Duration::from_nanos(1)));
+        assert!(!young_enough(t, t + MAX_IDLE_AGE));
+        assert!(!young_enough(t, t + MAX_IDLE_AGE + Duration::from_secs(1)));
+    }
 
     #[test]
     fn the_resolver_answers_from_its_cache_while_an_entry_is_fresh_and_asks_again_after() {

@@ -62,7 +62,9 @@ impl Secrets {
     /// `text` with every secret part replaced by [`REDACTED`].
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        // Parts known to be absent from `text` (bit i: part i), while nothing was replaced yet.
+        // Witnesses found absent from `text` (bit w: part w), while nothing was replaced yet. A
+        // witness is always a later part than those it speaks for (it is shorter), so only what
+        // was learnt about a witness is ever used again.
         let mut absent: u64 = 0;
         for (i, p) in self.parts.iter().enumerate() {
             if matches!(out, Cow::Borrowed(_)) && i < 64 {
@@ -70,7 +72,7 @@ impl Secrets {
                     continue;
                 }
                 if let Some(w) = self.witness[i].filter(|&w| w < 64) {
-                    if absent & (1 << w) == 0 && !text.contains(self.parts[w].as_str()) {
+                    if absent & (1 << w) == 0 && !found(text, &self.parts[w]) {
                         absent |= 1 << w;
                     }
                     if absent & (1 << w) != 0 {
@@ -78,10 +80,8 @@ impl Secrets {
                     }
                 }
             }
-            if out.contains(p.as_str()) {
+            if found(&out, p) {
                 out = Cow::Owned(out.replace(p.as_str(), REDACTED));
-            } else if i < 64 {
-                absent |= 1 << i;
             }
         }
         out
@@ -96,9 +96,62 @@ impl Secrets {
     }
 }
 
+/// Whether `part` is in `hay` (the unit tests count the searches: what the witnesses save).
+fn found(hay: &str, part: &str) -> bool {
+    #[cfg(test)]
+    tests::SEARCHES.with(|n| n.set(n.get() + 1));
+    hay.contains(part)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        pub(super) static SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// `s.redact(text)` and how many searches it made.
+    fn counted<'a>(s: &Secrets, text: &'a str) -> (Cow<'a, str>, usize) {
+        SEARCHES.with(|n| n.set(0));
+        let r = s.redact(text);
+        (r, SEARCHES.with(|n| n.get()))
+    }
+
+    #[test]
+    fn text_without_the_token_is_searched_once_whatever_the_number_of_parts_holding_it() {
+        let mut s = Secrets::of_authorization(Some("XBL3.0 x=userhash;secret-token-123"));
+        assert!(s.parts.len() >= 3, "{:?}", s.parts);
+        let (r, n) = counted(&s, "an ordinary answer");
+        assert!(matches!(r, Cow::Borrowed("an ordinary answer")));
+        assert_eq!(n, 1, "only the token is searched: every other part holds it");
+        // A part without a shorter part inside it is searched for itself: one search more.
+        s.add("signature-xyz");
+        assert_eq!(counted(&s, "an ordinary answer").1, 2);
+        // When the token is there, every part is looked for (and the whole value found).
+        let (r, n) = counted(&s, "echo XBL3.0 x=userhash;secret-token-123");
+        assert_eq!(r, "echo <redacted>");
+        assert!(n > 2, "{n}");
+    }
+
+    #[test]
+    fn more_than_64_parts_are_all_redacted() {
+        // The witness bits cover the first 64 parts; later ones are searched for themselves. Parts
+        // 0..=63 all hold part 64 (the shortest run of 'a'), the witness just past the bits.
+        let mut s = Secrets::default();
+        for n in (36..=100).rev() {
+            s.add(&"a".repeat(n));
+        }
+        for n in (31..=35).rev() {
+            s.add(&"b".repeat(n));
+        }
+        assert_eq!(s.parts.len(), 70);
+        assert_eq!(s.witness[0], Some(64));
+        assert_eq!(s.redact(&"a".repeat(100)), REDACTED);
+        assert_eq!(s.redact(&format!("x{}x", "a".repeat(36))), format!("x{REDACTED}x"));
+        assert_eq!(s.redact(&"b".repeat(31)), REDACTED);
+        assert!(matches!(s.redact("neither"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn every_part_of_the_authorization_value_is_redacted() {

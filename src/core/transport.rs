@@ -283,6 +283,81 @@ mod tests {
         assert_eq!(r(10.01), Duration::from_millis(20));
     }
 
+    use std::net::TcpListener;
+
+    /// A plain connection to a listener on loopback, and the server's side of it.
+    fn pair(deadline: Duration) -> (Conn, Arc<Socket>, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut sock = None;
+        let conn = Conn::open(&[l.local_addr().unwrap()], Duration::from_secs(2), Instant::now() + deadline, None, |s| {
+            sock = Some(Arc::clone(s));
+            Ok(())
+        })
+        .unwrap();
+        let (server, _) = l.accept().unwrap();
+        (conn, sock.unwrap(), server)
+    }
+
+    fn eventually(what: &str, cond: impl Fn() -> bool) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while !cond() {
+            assert!(Instant::now() < until, "{what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    // These three run on every platform: the probe and the read loop have a Windows version
+    // (cargo-mutants runs them there under wine: docs/TESTING.md).
+
+    #[test]
+    fn a_pooled_connection_looks_open_until_the_peer_sends_unasked_or_closes() {
+        let (mut conn, _, mut server) = pair(Duration::from_secs(5));
+        assert!(conn.looks_open());
+        assert!(conn.looks_open(), "probing twice changes nothing");
+        // The probe leaves the socket blocking: a read waits for its deadline, then times out.
+        conn.set_deadline(Instant::now() + Duration::from_millis(150));
+        let t = Instant::now();
+        let e = conn.read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(t.elapsed() >= Duration::from_millis(100), "the read returned after {:?}", t.elapsed());
+        server.write_all(b"x").unwrap();
+        eventually("bytes nobody asked for: the connection must not be reused", || !conn.looks_open());
+
+        let (conn, _, server) = pair(Duration::from_secs(5));
+        assert!(conn.looks_open());
+        drop(server);
+        eventually("closed by the peer: the connection must not be reused", || !conn.looks_open());
+    }
+
+    #[test]
+    fn a_connection_reset_during_a_read_is_an_error_at_once_not_a_timeout() {
+        let (mut conn, _, server) = pair(Duration::from_secs(4));
+        // Closing a socket with unread bytes sends a reset (RST) instead of a FIN, everywhere.
+        conn.write_all(b"unread").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        drop(server);
+        let t = Instant::now();
+        let r = conn.read(&mut [0u8; 8]).map_err(|e| e.kind());
+        assert!(t.elapsed() < Duration::from_secs(2), "the read took {:?}", t.elapsed());
+        // Not a timeout, and not the end of the stream that a second read would see.
+        assert_eq!(r, Err(io::ErrorKind::ConnectionReset));
+    }
+
+    #[test]
+    fn a_read_blocked_on_another_thread_ends_soon_after_the_socket_is_shut_down() {
+        let (mut conn, sock, _server) = pair(Duration::from_secs(4));
+        let reader = std::thread::spawn(move || {
+            let t = Instant::now();
+            let r = conn.read(&mut [0u8; 8]).map_err(|e| e.kind());
+            (r, t.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        sock.shutdown();
+        let (r, took) = reader.join().unwrap();
+        assert!(took < Duration::from_secs(2), "the read ended after {took:?}, not at the shutdown");
+        assert!(matches!(r, Ok(0) | Err(io::ErrorKind::ConnectionAborted)), "{r:?}");
+    }
+
     #[test]
     fn an_expired_deadline_is_a_timeout_before_any_io() {
         let past = Instant::now() - Duration::from_millis(1);
