@@ -307,6 +307,64 @@ fn concurrent_calls_keep_their_connections_for_the_next_round() {
 }
 
 #[test]
+fn a_host_keeps_its_idle_connections_when_another_host_has_filled_its_share() {
+    // The pool keeps up to 8 idle connections per host (2 workers: max(2, 4) * 2). With the
+    // allocation host's 8 parked, the discovery host's two must still be kept and reused.
+    const QOS: &str = r#"{"qosServers":[]}"#;
+    let answer = |body: &'static str| {
+        move |s: &mut std::net::TcpStream, _| {
+            // Slow enough that the concurrent calls of a round each need a connection.
+            thread::sleep(Duration::from_millis(150));
+            write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+        }
+    };
+    let alloc = RawServer::start(answer(FULFILLED));
+    let disc = RawServer::start(answer(QOS));
+    let mut cfg = Config::default();
+    cfg.set_base_url(&alloc.url()).unwrap();
+    cfg.set_discovery_base_url(&disc.url()).unwrap();
+    cfg.set_auth_token(TOKEN).unwrap();
+    cfg.set_timeouts(2000, 5000).unwrap();
+    let c = std::sync::Arc::new(Client::new(&cfg).unwrap());
+    let round = |n: usize, qos: bool| {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let (c, b) = (c.clone(), barrier.clone());
+                thread::spawn(move || {
+                    b.wait();
+                    if qos {
+                        let r = gsms::core::call::run(
+                            gsms::core::calls::qos_servers::get_qos_servers(false),
+                            &c,
+                            &CallOptions::default(),
+                        );
+                        (r.status, r.error_message.clone())
+                    } else {
+                        let r = create(&c, &request("http1"));
+                        (r.status, r.error_message.clone())
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            let (status, msg) = t.join().unwrap();
+            assert_eq!(status, Status::Ok, "{msg}");
+        }
+    };
+    round(8, false);
+    assert_eq!(alloc.connections(), 8, "eight overlapping calls, eight connections");
+    round(2, true);
+    assert_eq!(disc.connections(), 2);
+    round(2, true);
+    round(2, true);
+    assert_eq!(disc.requests(), 6);
+    assert_eq!(disc.connections(), 2, "the discovery host's idle connections were dropped");
+    round(8, false);
+    assert_eq!(alloc.connections(), 8, "the allocation host's idle connections were dropped");
+}
+
+#[test]
 fn an_error_body_over_64_kib_keeps_exactly_its_first_64_kib_in_every_framing() {
     // 100 KB of a pattern that shows where each byte came from.
     let body: String = (0..100_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
