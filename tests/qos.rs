@@ -342,3 +342,44 @@ fn with_beacons_of_both_families_the_in_flight_budget_is_split_by_their_share() 
         );
     }
 }
+
+#[test]
+fn every_probe_carries_its_own_nonce_within_and_across_measurements() {
+    // A reply is matched to its probe by the nonce: two probes with the same one (in a
+    // measurement, or a late reply from the previous measurement) would be mistaken for each
+    // other. The beacon answers at once and records every nonce it sees.
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let beacon = thread::spawn(move || {
+        sock.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        let mut buf = [0u8; 64];
+        let mut nonces = Vec::new();
+        while !s2.load(Ordering::SeqCst) {
+            let Ok((10, from)) = sock.recv_from(&mut buf) else { continue };
+            nonces.push(u64::from_be_bytes(buf[2..10].try_into().unwrap()));
+            let mut reply = buf;
+            reply[0] = 0;
+            reply[1] = 0;
+            sock.send_to(&reply[..10], from).unwrap();
+        }
+        nonces
+    });
+    let emu = regions(&[]);
+    let client = Client::new(&config(&emu)).unwrap();
+    let mut probe = QosProbe::new();
+    probe.add_target("A", "127.0.0.1", port.into()).unwrap();
+    probe.add_target("B", "127.0.0.1", port.into()).unwrap();
+    probe.set_options(16, 4, 300).unwrap();
+    for round in 0..3 {
+        let r = measure(&client, &probe);
+        assert_eq!(r.info.status, Status::Ok, "{}", r.info.error_message);
+        assert!(r.regions.iter().all(|g| g.sent == 16 && g.received == 16), "round {round}: {:?}", r.regions);
+    }
+    stop.store(true, Ordering::SeqCst);
+    let nonces = beacon.join().unwrap();
+    assert_eq!(nonces.len(), 96, "3 measurements of 2 regions x 16 probes");
+    let distinct: std::collections::HashSet<u64> = nonces.iter().copied().collect();
+    assert_eq!(distinct.len(), nonces.len(), "some probes shared a nonce");
+}
