@@ -434,7 +434,8 @@ extern "C" {
 const char *gsms_last_error_message(void);
 
 /**
- * The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
+ * The C ABI version: `major * 65536 + minor` (`(major << 16) | minor`). Compare the major with
+ * `GSMS_ABI_MAJOR` at start-up.
  */
 uint32_t gsms_abi_version(void);
 

@@ -495,5 +495,6 @@ fn free_functions_accept_null_and_getters_have_safe_defaults() {
         assert!(gsms_cluster_result_clone(r).is_null());
         assert_eq!(gsms_client_dispatch(ptr::null_mut(), 0), 0);
         assert_eq!(gsms_abi_version() >> 16, GSMS_ABI_MAJOR);
+        assert_eq!(gsms_abi_version() & 0xFFFF, gsms::ffi::GSMS_ABI_MINOR);
     }
 }

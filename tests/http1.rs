@@ -86,6 +86,16 @@ fn an_http_1_0_answer_closes_unless_it_says_keep_alive() {
         )
     });
     assert_eq!(three_calls(&kept), (3, 1));
+    // A Connection header naming other options (hop-by-hop headers) does not keep it open.
+    let other = RawServer::start(|s, _| {
+        let _ = s.write_all(
+            format!("HTTP/1.0 200 OK\r\nConnection: x-trace\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len())
+                .as_bytes(),
+        );
+        thread::sleep(Duration::from_millis(300));
+        After::Close
+    });
+    assert_eq!(three_calls(&other), (3, 3));
 }
 
 #[test]
@@ -304,6 +314,33 @@ fn concurrent_calls_keep_their_connections_for_the_next_round() {
     assert_eq!(srv.requests(), 12);
     // Four at most: a round may find fewer calls overlapping, never more than four.
     assert!(srv.connections() <= 4, "{} connections for 3 rounds of 4 concurrent calls", srv.connections());
+}
+
+#[test]
+fn at_most_eight_idle_connections_are_kept_per_host() {
+    // 2 workers: max(2, 4) * 2 = 8 idle connections per host. Twelve overlapping calls open
+    // twelve; eight are kept, so the next twelve open four more.
+    let srv = RawServer::start(|s, _| {
+        thread::sleep(Duration::from_millis(150));
+        write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
+    });
+    let c = std::sync::Arc::new(client(&srv.url()));
+    for (round, want) in [(0, 12), (1, 16)] {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+        let threads: Vec<_> = (0..12)
+            .map(|_| {
+                let (c, b) = (c.clone(), barrier.clone());
+                thread::spawn(move || {
+                    b.wait();
+                    create(&c, &request("http1")).status
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), Status::Ok, "round {round}");
+        }
+        assert_eq!(srv.connections(), want, "round {round}");
+    }
 }
 
 #[test]

@@ -23,11 +23,3 @@ pub enum Status {
 /// An argument rejected before anything was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidArgument(pub String);
-
-impl std::fmt::Display for InvalidArgument {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidArgument {}

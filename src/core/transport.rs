@@ -289,11 +289,12 @@ mod tests {
     fn pair(deadline: Duration) -> (Conn, Arc<Socket>, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let mut sock = None;
-        let conn = Conn::open(&[l.local_addr().unwrap()], Duration::from_secs(2), Instant::now() + deadline, None, |s| {
-            sock = Some(Arc::clone(s));
-            Ok(())
-        })
-        .unwrap();
+        let conn =
+            Conn::open(&[l.local_addr().unwrap()], Duration::from_secs(2), Instant::now() + deadline, None, |s| {
+                sock = Some(Arc::clone(s));
+                Ok(())
+            })
+            .unwrap();
         let (server, _) = l.accept().unwrap();
         (conn, sock.unwrap(), server)
     }

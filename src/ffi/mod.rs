@@ -189,10 +189,11 @@ pub const GSMS_QOS_DEFAULT_PORT: u16 = 3075;
 const _: () = assert!(GSMS_MAX_SESSION_COOKIE_BYTES == crate::core::calls::session_hosts::MAX_SESSION_COOKIE_BYTES);
 const _: () = assert!(GSMS_QOS_DEFAULT_PORT == crate::core::qos::QOS_DEFAULT_PORT);
 
-/// The C ABI version: `(major << 16) | minor`. Compare the major with `GSMS_ABI_MAJOR` at start-up.
+/// The C ABI version: `major * 65536 + minor` (`(major << 16) | minor`). Compare the major with
+/// `GSMS_ABI_MAJOR` at start-up.
 #[no_mangle]
 pub extern "C" fn gsms_abi_version() -> u32 {
-    guard(|| (GSMS_ABI_MAJOR << 16) | GSMS_ABI_MINOR)
+    guard(|| GSMS_ABI_MAJOR * 0x1_0000 + GSMS_ABI_MINOR)
 }
 
 /// The library's version, e.g. "0.1.0". Static; do not free.

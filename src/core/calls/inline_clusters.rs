@@ -257,7 +257,7 @@ mod tests {
             }
             r.set_max_allowed_players(2).unwrap();
             let e = r.endpoint().unwrap_err();
-            assert!(e.0.contains(missing.wire_name()), "{e}");
+            assert!(e.0.contains(missing.wire_name()), "{}", e.0);
             // And says which C setter gives it.
             let snake: String = missing
                 .wire_name()
@@ -265,7 +265,7 @@ mod tests {
                 .flat_map(|c| if c.is_ascii_uppercase() { vec!['_', c.to_ascii_lowercase()] } else { vec![c] })
                 .collect();
             let setter = format!("gsms_inline_cluster_request_set_{snake}");
-            assert!(e.0.contains(&setter), "{e} (expected {setter})");
+            assert!(e.0.contains(&setter), "{} (expected {setter})", e.0);
         }
         let mut r = full();
         r.max_allowed_players = 0;
