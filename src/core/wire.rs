@@ -393,6 +393,11 @@ mod tests {
         // The message names the port as the server sent it (a negative one too).
         let e = decode::<Probe>(br#"{"ports":[{"Key":"G","Value":{"internal":-1,"external":1}}]}"#).err().unwrap();
         assert!(e.contains("port -1 is out of range"), "{e}");
+        // A value of the wrong type says what was expected in its place.
+        let e = decode::<Probe>(br#"{"ports":"nope"}"#).err().unwrap();
+        assert!(e.contains("expected an array of port mappings"), "{e}");
+        let e = decode::<Probe>(br#"{"ports":[{"Key":"G","Value":{"internal":true,"external":1}}]}"#).err().unwrap();
+        assert!(e.contains("expected a port number 0..=65535 (number or numeric string)"), "{e}");
     }
 
     #[test]
