@@ -560,6 +560,144 @@ fn a_blocking_read_interrupted_by_signals_goes_on() {
     assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
 }
 
+/// An HTTPS server (the emulator's test certificate) whose connections have a 4 KiB receive
+/// buffer and are read slowly (16 KiB every 2 ms): a request larger than the socket buffers keeps
+/// the client's writes blocked. Each request gets the fulfilled answer.
+#[cfg(target_os = "linux")]
+fn slow_reading_tls_server(tls: gsms_emulator::TlsConfig) -> std::net::SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use socket2::{Domain, Socket, Type};
+    use std::io::Read;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&tls.cert_pem).collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&tls.key_pem).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.set_recv_buffer_size(4096).unwrap();
+    s.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    s.listen(8).unwrap();
+    let addr = s.local_addr().unwrap().as_socket().unwrap();
+    let listener: std::net::TcpListener = s.into();
+    thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut got = Vec::new();
+                let mut b = vec![0u8; 16 << 10];
+                // The head (searched for in what is new), then its Content-Length of body.
+                let (mut scanned, mut want) = (0, None);
+                while want.is_none_or(|w| got.len() < w) {
+                    match tls.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&b[..n]),
+                    }
+                    if want.is_none() {
+                        if let Some(end) = got[scanned..].windows(4).position(|w| w == b"\r\n\r\n") {
+                            let end = scanned + end;
+                            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                            want = Some(end + 4 + len);
+                        }
+                        scanned = got.len().saturating_sub(3);
+                    }
+                    thread::sleep(Duration::from_millis(2));
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{FULFILLED}",
+                    FULFILLED.len()
+                );
+                let _ = tls.write_all(answer.as_bytes());
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    addr
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_https_request_larger_than_the_tls_buffer_is_sent_whole() {
+    // rustls takes 64 KiB of plaintext at a time; a 1 MiB Authorization value must still go out
+    // whole (it failed with "failed to write whole buffer" until 2026-12-03).
+    let (tls, ca_pem) = gsms_emulator::generate_test_tls();
+    let addr = slow_reading_tls_server(tls);
+    let dir = std::env::temp_dir().join(format!("gsms-ca-large-req-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let mut cfg = raw_config(&format!("https://127.0.0.1:{}", addr.port()));
+    cfg.set_ca_bundle_path(ca.to_str().unwrap()).unwrap();
+    cfg.set_auth_token(&format!("XBL3.0 x=1;{}", "t".repeat(1 << 20))).unwrap();
+    cfg.set_timeouts(5000, 20_000).unwrap();
+    let r = create(&Client::new(&cfg).unwrap(), &request("large-tls"));
+    assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+    assert_eq!(r.attempts, 1);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_https_request_whose_writes_are_interrupted_by_signals_goes_on() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // SAFETY: as in the read test above: a handler that only counts, no SA_RESTART.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    // Over TLS the request leaves as records, written one at a time by the library's own loop
+    // (std's write_all, which goes on after EINTR by itself, is not in that path). A 4 MiB
+    // Authorization value to a server that reads slowly: the writes block, and the signals land
+    // while they do (a blocked send interrupted before it sent anything fails with EINTR).
+    let _mem = memory_lock();
+    let (tls, ca_pem) = gsms_emulator::generate_test_tls();
+    let addr = slow_reading_tls_server(tls);
+    let dir = std::env::temp_dir().join(format!("gsms-ca-eintr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let mut cfg = raw_config(&format!("https://127.0.0.1:{}", addr.port()));
+    cfg.set_ca_bundle_path(ca.to_str().unwrap()).unwrap();
+    cfg.set_auth_token(&format!("XBL3.0 x=1;{}", "t".repeat(4 << 20))).unwrap();
+    cfg.set_timeouts(5000, 20_000).unwrap();
+    let client = Client::new(&cfg).unwrap();
+    // SAFETY: pthread_self of this thread, signalled only while this thread is alive (joined below).
+    let me = unsafe { libc::pthread_self() } as usize;
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let before = SIGNALS.load(Ordering::SeqCst);
+    let signaller = thread::spawn(move || {
+        while !d.load(Ordering::SeqCst) {
+            // SAFETY: the target thread outlives this loop (it sets `done` and joins us).
+            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+            thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let r = create(&client, &request("eintr"));
+    done.store(true, Ordering::SeqCst);
+    signaller.join().unwrap();
+    let delivered = SIGNALS.load(Ordering::SeqCst) - before;
+    assert_eq!(r.status, Status::Ok, "{} ({delivered} signals)", r.error_message);
+    assert_eq!(r.attempts, 1, "an interrupted write is not a failed attempt");
+    assert!(delivered >= 50, "only {delivered} signals reached the calling thread");
+}
+
 /// A listener whose accepted connections have a 4 KiB receive buffer and are never read: a
 /// request larger than the socket buffers blocks the client's write. `then` gets each connection.
 fn unread_listener(then: impl Fn(std::net::TcpStream) + Send + 'static) -> std::net::SocketAddr {

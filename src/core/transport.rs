@@ -180,16 +180,27 @@ impl Conn {
         self.io.deadline = deadline;
     }
 
-    /// Sends `data` whole: one write (one TLS record up to 16 KiB).
+    /// Sends `data` whole: one write over TCP; over TLS one record per 16 KiB.
     pub fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         match &mut self.tls {
             None => self.io.write_all(data),
             Some(tls) => {
-                tls.writer().write_all(data)?;
-                while tls.wants_write() {
-                    tls.write_tls(&mut self.io)?;
+                // rustls takes at most its buffer limit (64 KiB) of plaintext at a time: a larger
+                // request is encrypted and sent in turns.
+                let mut rest = data;
+                loop {
+                    let n = tls.writer().write(rest)?;
+                    rest = &rest[n..];
+                    while tls.wants_write() {
+                        tls.write_tls(&mut self.io)?;
+                    }
+                    if rest.is_empty() {
+                        return Ok(());
+                    }
+                    if n == 0 {
+                        return Err(io::ErrorKind::WriteZero.into());
+                    }
                 }
-                Ok(())
             }
         }
     }
