@@ -957,6 +957,42 @@ fn error_bodies_of_the_error_code_style_are_read() {
 }
 
 #[test]
+fn a_base_url_too_long_for_a_call_is_refused_at_the_call_by_every_one_exchange_call() {
+    // The base URL is accepted (under 2048 bytes), but with a call's path the URL would not be:
+    // each call is refused when it is made, async ones with no operation, and nothing is sent.
+    let emu = regions_emu(|_| {});
+    let base = format!("{}/{}", emu.base_url(), "p".repeat(2020));
+    let c = unsafe {
+        client_for(&emu, ON_DISPATCH, |cfg| assert_eq!(gsms_config_set_base_url(cfg, cs(&base).as_ptr()), GSMS_OK))
+    };
+    unsafe {
+        let req = gsms_cluster_request_new(TITLE);
+        assert_eq!(gsms_cluster_request_set_session_id(req, cs(SESSION).as_ptr()), GSMS_OK);
+        let mut op = ptr::null_mut();
+        let refused = |what: &str, st: gsms_status, op: *mut gsms_operation| {
+            assert_eq!(st, GSMS_ERR_INVALID_ARGUMENT, "{what}");
+            assert!(op.is_null(), "{what}: no operation was made");
+            assert!(last_error().contains("2048"), "{what}: {}", last_error());
+        };
+        let st = gsms_client_create_cluster_async(c, req, None, ptr::null_mut(), &mut op);
+        refused("create_cluster_async", st, op);
+        op = ptr::null_mut();
+        let st = gsms_client_allocate_cluster_async(c, req, 0, None, None, ptr::null_mut(), &mut op);
+        refused("allocate_cluster_async", st, op);
+        op = ptr::null_mut();
+        let st =
+            gsms_client_get_allocation_status_async(c, TITLE, cs(SESSION).as_ptr(), None, ptr::null_mut(), &mut op);
+        refused("get_allocation_status_async", st, op);
+        op = ptr::null_mut();
+        let st = gsms_client_get_ticket_status_async(c, TITLE, cs("ticket-1").as_ptr(), None, ptr::null_mut(), &mut op);
+        refused("get_ticket_status_async", st, op);
+        gsms_cluster_request_free(req);
+        assert_eq!(emu.request_count(), 0);
+        gsms_client_free(c);
+    }
+}
+
+#[test]
 fn an_id_too_long_for_the_url_is_refused_at_the_call() {
     on_client(|emu, c| unsafe {
         let long = cs(&"t".repeat(2100));

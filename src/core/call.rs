@@ -46,9 +46,9 @@ pub trait Call: Send + 'static {
     fn describe(&self) -> String {
         String::new()
     }
-    /// Every exchange a call of more than one endpoint may still make: [`step`] refuses the call
-    /// when one of them could never be sent (its URL too long), before anything is sent. A call
-    /// of one endpoint keeps this default: its exchange refuses such a URL itself before sending.
+    /// Every exchange the call may still make: [`step`] refuses the call when one of them could
+    /// never be sent (its URL too long), before anything is sent, and the C layer refuses such a
+    /// call when it is made (an async one with no operation). Every call with an endpoint lists it.
     fn endpoints(&self) -> Vec<&Endpoint> {
         Vec::new()
     }
@@ -216,6 +216,9 @@ impl<T: Decode> Call for Once<T> {
     }
     fn result_mut(&mut self) -> &mut T {
         &mut self.out
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
     }
 }
 

@@ -184,6 +184,9 @@ impl Call for CreateCluster {
     fn result_mut(&mut self) -> &mut ClusterResult {
         self.0.result_mut()
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.0.endpoints()
+    }
 }
 
 /// POST, then while Queued POST again (same sessionId) at the poll interval until Fulfilled,
@@ -224,6 +227,9 @@ impl Call for AllocateCluster {
     }
     fn describe(&self) -> String {
         self.endpoint.as_ref().map_or_else(String::new, |e| format!("POST {}", e.path))
+    }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
     }
 }
 

@@ -268,6 +268,9 @@ impl Call for GetAllocationStatus {
     fn result_mut(&mut self) -> &mut SessionHostResult {
         &mut self.out.0
     }
+    fn endpoints(&self) -> Vec<&Endpoint> {
+        self.endpoint.iter().collect()
+    }
 }
 
 /// POST, then allocation status while 409 or Queued, until Fulfilled or Aborted.
