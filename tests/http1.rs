@@ -317,6 +317,35 @@ fn concurrent_calls_keep_their_connections_for_the_next_round() {
 }
 
 #[test]
+fn a_response_head_up_to_16_kib_is_read_and_a_larger_one_is_refused() {
+    // Long headers (a CDN's cookies, a trace header) are legal; the head is bounded by the
+    // connection's 16 KiB read buffer, and a head over it is refused, not read without end.
+    for (pad, ok) in [(12 * 1024, true), (17 * 1024, false)] {
+        let srv = RawServer::start(move |s, _| {
+            write(
+                s,
+                format!(
+                    "HTTP/1.1 200 OK\r\nX-Padding: {}\r\nContent-Length: {}\r\n\r\n{FULFILLED}",
+                    "p".repeat(pad),
+                    FULFILLED.len()
+                )
+                .as_bytes(),
+            )
+        });
+        let r = create(&client(&srv.url()), &request("http1"));
+        if ok {
+            assert_eq!(r.status, Status::Ok, "{pad}: {}", r.error_message);
+            assert_eq!(r.raw_json, FULFILLED);
+        } else {
+            // Broken HTTP is a network error (final: the same server would answer the same).
+            assert_eq!(r.status, Status::Network, "{pad}: {}", r.error_message);
+            assert_eq!(r.attempts, 1);
+            assert!(r.error_message.contains("a response line or head exceeds 16384 bytes"), "{}", r.error_message);
+        }
+    }
+}
+
+#[test]
 fn at_most_eight_idle_connections_are_kept_per_host() {
     // 2 workers: max(2, 4) * 2 = 8 idle connections per host. Twelve overlapping calls open
     // twelve; eight are kept, so the next twelve open four more.

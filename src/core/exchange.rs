@@ -95,13 +95,6 @@ impl CallInfo {
         self.status = status;
         self.error_message = message.into();
     }
-
-    /// A fresh info that failed before anything was sent.
-    pub fn failed(status: Status, message: impl Into<String>) -> CallInfo {
-        let mut i = CallInfo::default();
-        i.fail(status, message);
-        i
-    }
 }
 
 /// A result type of a call: its own fields plus the [`CallInfo`] it embeds.

@@ -139,12 +139,6 @@ pub struct Agent {
     closed: AtomicBool,
 }
 
-impl fmt::Debug for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Agent")
-    }
-}
-
 /// The client's HTTP agent.
 pub fn build_agent(cfg: &Config) -> Agent {
     Agent {
