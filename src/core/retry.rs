@@ -121,6 +121,15 @@ mod tests {
     }
 
     #[test]
+    fn the_jitter_reaches_both_ends_of_its_half() {
+        // A 2 ms delay waits 1 ms fixed plus 0 or 1 ms of jitter: both must come up.
+        let p =
+            RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(2), max_delay: Duration::from_secs(1) };
+        let seen: std::collections::BTreeSet<u128> = (0..200).map(|_| backoff(&p, 1).as_millis()).collect();
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2]);
+    }
+
+    #[test]
     fn only_the_documented_statuses_are_retried() {
         for s in [408, 429, 500, 502, 503, 504] {
             assert!(is_retryable_status(s));

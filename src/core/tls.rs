@@ -120,6 +120,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_handshake_randoms_come_from_the_system_not_a_constant() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        Random.fill(&mut a).unwrap();
+        Random.fill(&mut b).unwrap();
+        assert_ne!(a, [0u8; 32]);
+        assert_ne!(a, b);
+    }
+
+    #[test]
     fn only_aes_gcm_suites_are_offered_and_every_kx_group_is() {
         let p = provider();
         let names: Vec<String> = p.cipher_suites.iter().map(|s| format!("{:?}", s.suite())).collect();
