@@ -149,5 +149,8 @@ mod tests {
         ] {
             assert!(base_url(bad).is_err(), "{bad:?}");
         }
+        // A port without a host: the URL parses, with an empty host.
+        let e = base_url("http://:8080/x").unwrap_err().0;
+        assert!(e.ends_with("is invalid: it has no host"), "{e}");
     }
 }
