@@ -351,8 +351,9 @@ mod tests {
         let t = Instant::now();
         let r = conn.read(&mut [0u8; 8]).map_err(|e| e.kind());
         assert!(t.elapsed() < Duration::from_secs(2), "the read took {:?}", t.elapsed());
-        // Not a timeout, and not the end of the stream that a second read would see.
-        assert_eq!(r, Err(io::ErrorKind::ConnectionReset));
+        // Not a timeout, and not the end of the stream that a second read would see (Linux says
+        // reset; wine's Winsock, aborted).
+        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted)), "{r:?}");
     }
 
     #[test]
