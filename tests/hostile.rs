@@ -517,11 +517,9 @@ extern "C" fn count_signal(_: libc::c_int) {
     SIGNALS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Installs `count_signal` for SIGUSR1.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_blocking_read_interrupted_by_signals_goes_on() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+fn install_counting_handler() {
     // SAFETY: a handler that only touches an atomic; sa_mask empty; no SA_RESTART (a socket with a
     // timeout returns EINTR either way).
     unsafe {
@@ -531,28 +529,56 @@ fn a_blocking_read_interrupted_by_signals_goes_on() {
         libc::sigemptyset(&mut sa.sa_mask);
         assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
     }
+}
+
+/// Sends SIGUSR1 to the thread that started it, every `every`, until `stop`.
+#[cfg(target_os = "linux")]
+struct Signaller {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: thread::JoinHandle<()>,
+    before: usize,
+}
+
+#[cfg(target_os = "linux")]
+impl Signaller {
+    fn start(every: Duration) -> Signaller {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // SAFETY: pthread_self of this thread, signalled only until `stop` (which this thread calls).
+        let me = unsafe { libc::pthread_self() } as usize;
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        let before = SIGNALS.load(Ordering::SeqCst);
+        let thread = thread::spawn(move || {
+            while !d.load(Ordering::SeqCst) {
+                // SAFETY: the target thread outlives this loop (it stops and joins us).
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+                thread::sleep(every);
+            }
+        });
+        Signaller { done, thread, before }
+    }
+
+    /// Stops signalling; returns how many signals were delivered meanwhile.
+    fn stop(self) -> usize {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap();
+        SIGNALS.load(std::sync::atomic::Ordering::SeqCst) - self.before
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blocking_read_interrupted_by_signals_goes_on() {
+    install_counting_handler();
     // The answer comes 400 ms after the request: the caller's thread waits in recv meanwhile.
     let srv = RawServer::start(|s, _| {
         thread::sleep(Duration::from_millis(400));
         let _ = respond(s, "200 OK", &[], FULFILLED.as_bytes());
         After::Close
     });
-    // SAFETY: pthread_self of this thread, signalled only while this thread is alive (joined below).
-    let me = unsafe { libc::pthread_self() } as usize;
-    let done = Arc::new(AtomicBool::new(false));
-    let d = done.clone();
-    let before = SIGNALS.load(Ordering::SeqCst);
-    let signaller = thread::spawn(move || {
-        while !d.load(Ordering::SeqCst) {
-            // SAFETY: the target thread outlives this loop (it sets `done` and joins us).
-            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
-            thread::sleep(Duration::from_millis(3));
-        }
-    });
+    let signaller = Signaller::start(Duration::from_millis(3));
     let (r, took) = call(&srv.url(), |_| {});
-    done.store(true, Ordering::SeqCst);
-    signaller.join().unwrap();
-    let delivered = SIGNALS.load(Ordering::SeqCst) - before;
+    let delivered = signaller.stop();
     assert_eq!(r.status, Status::Ok, "{} ({delivered} signals)", r.error_message);
     assert!(delivered >= 20, "only {delivered} signals reached the calling thread");
     assert_eq!(r.attempts, 1, "an interrupted read is not a failed attempt");
@@ -651,16 +677,7 @@ fn an_https_request_larger_than_the_tls_buffer_is_sent_whole() {
 #[cfg(target_os = "linux")]
 #[test]
 fn an_https_request_whose_writes_are_interrupted_by_signals_goes_on() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    // SAFETY: as in the read test above: a handler that only counts, no SA_RESTART.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = 0;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
-    }
+    install_counting_handler();
     // Over TLS the request leaves as records, written one at a time by the library's own loop
     // (std's write_all, which goes on after EINTR by itself, is not in that path). A 4 MiB
     // Authorization value to a server that reads slowly: the writes block, and the signals land
@@ -677,22 +694,9 @@ fn an_https_request_whose_writes_are_interrupted_by_signals_goes_on() {
     cfg.set_auth_token(&format!("XBL3.0 x=1;{}", "t".repeat(4 << 20))).unwrap();
     cfg.set_timeouts(5000, 20_000).unwrap();
     let client = Client::new(&cfg).unwrap();
-    // SAFETY: pthread_self of this thread, signalled only while this thread is alive (joined below).
-    let me = unsafe { libc::pthread_self() } as usize;
-    let done = Arc::new(AtomicBool::new(false));
-    let d = done.clone();
-    let before = SIGNALS.load(Ordering::SeqCst);
-    let signaller = thread::spawn(move || {
-        while !d.load(Ordering::SeqCst) {
-            // SAFETY: the target thread outlives this loop (it sets `done` and joins us).
-            unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
-            thread::sleep(Duration::from_millis(1));
-        }
-    });
+    let signaller = Signaller::start(Duration::from_millis(1));
     let r = create(&client, &request("eintr"));
-    done.store(true, Ordering::SeqCst);
-    signaller.join().unwrap();
-    let delivered = SIGNALS.load(Ordering::SeqCst) - before;
+    let delivered = signaller.stop();
     assert_eq!(r.status, Status::Ok, "{} ({delivered} signals)", r.error_message);
     assert_eq!(r.attempts, 1, "an interrupted write is not a failed attempt");
     assert!(delivered >= 50, "only {delivered} signals reached the calling thread");
