@@ -44,6 +44,34 @@ fn write(s: &mut std::net::TcpStream, bytes: &[u8]) -> After {
     }
 }
 
+/// Runs `n` calls at once (released together by a barrier), each `call(&client)` returning its
+/// status and message; asserts every one is Ok.
+fn concurrently(
+    c: &std::sync::Arc<Client>,
+    n: usize,
+    call: impl Fn(&Client) -> (Status, String) + Send + Sync + Copy + 'static,
+) {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (c, b) = (c.clone(), barrier.clone());
+            thread::spawn(move || {
+                b.wait();
+                call(&c)
+            })
+        })
+        .collect();
+    for t in threads {
+        let (status, msg) = t.join().unwrap();
+        assert_eq!(status, Status::Ok, "{msg}");
+    }
+}
+
+fn create_one(c: &Client) -> (Status, String) {
+    let r = create(c, &request("http1"));
+    (r.status, r.error_message.clone())
+}
+
 #[test]
 fn a_keep_alive_connection_carries_every_call() {
     let srv = RawServer::start(|s, _| {
@@ -296,20 +324,8 @@ fn concurrent_calls_keep_their_connections_for_the_next_round() {
         write(s, format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len()).as_bytes())
     });
     let c = std::sync::Arc::new(client(&srv.url()));
-    for round in 0..3 {
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
-        let threads: Vec<_> = (0..4)
-            .map(|_| {
-                let (c, b) = (c.clone(), barrier.clone());
-                thread::spawn(move || {
-                    b.wait();
-                    create(&c, &request("http1")).status
-                })
-            })
-            .collect();
-        for t in threads {
-            assert_eq!(t.join().unwrap(), Status::Ok, "round {round}");
-        }
+    for _round in 0..3 {
+        concurrently(&c, 4, create_one);
     }
     assert_eq!(srv.requests(), 12);
     // Four at most: a round may find fewer calls overlapping, never more than four.
@@ -355,19 +371,7 @@ fn at_most_eight_idle_connections_are_kept_per_host() {
     });
     let c = std::sync::Arc::new(client(&srv.url()));
     for (round, want) in [(0, 12), (1, 16)] {
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
-        let threads: Vec<_> = (0..12)
-            .map(|_| {
-                let (c, b) = (c.clone(), barrier.clone());
-                thread::spawn(move || {
-                    b.wait();
-                    create(&c, &request("http1")).status
-                })
-            })
-            .collect();
-        for t in threads {
-            assert_eq!(t.join().unwrap(), Status::Ok, "round {round}");
-        }
+        concurrently(&c, 12, create_one);
         assert_eq!(srv.connections(), want, "round {round}");
     }
 }
@@ -393,29 +397,17 @@ fn a_host_keeps_its_idle_connections_when_another_host_has_filled_its_share() {
     cfg.set_timeouts(2000, 5000).unwrap();
     let c = std::sync::Arc::new(Client::new(&cfg).unwrap());
     let round = |n: usize, qos: bool| {
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
-        let threads: Vec<_> = (0..n)
-            .map(|_| {
-                let (c, b) = (c.clone(), barrier.clone());
-                thread::spawn(move || {
-                    b.wait();
-                    if qos {
-                        let r = gsms::core::call::run(
-                            gsms::core::calls::qos_servers::get_qos_servers(false),
-                            &c,
-                            &CallOptions::default(),
-                        );
-                        (r.status, r.error_message.clone())
-                    } else {
-                        let r = create(&c, &request("http1"));
-                        (r.status, r.error_message.clone())
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            let (status, msg) = t.join().unwrap();
-            assert_eq!(status, Status::Ok, "{msg}");
+        if qos {
+            concurrently(&c, n, |c| {
+                let r = gsms::core::call::run(
+                    gsms::core::calls::qos_servers::get_qos_servers(false),
+                    c,
+                    &CallOptions::default(),
+                );
+                (r.status, r.error_message.clone())
+            });
+        } else {
+            concurrently(&c, n, create_one);
         }
     };
     round(8, false);
