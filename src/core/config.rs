@@ -43,10 +43,15 @@ pub struct Token {
 }
 
 /// A source of Authorization header values, asked before each attempt that needs one.
-/// `Err` carries a message for the caller.
+/// `Err` carries a message for the caller. Implement `token` (the header value) or `token_for`
+/// (the value and a signature, knowing the request); the library only ever asks `token_for`.
 pub trait TokenProvider: Send + Sync {
-    /// `force_refresh` is true after a 401.
-    fn token(&self, force_refresh: bool) -> Result<String, String>;
+    /// `force_refresh` is true after a 401. The default refuses: a provider that implements
+    /// neither method fails every call that needs a token, with this message.
+    fn token(&self, force_refresh: bool) -> Result<String, String> {
+        let _ = force_refresh;
+        Err("the token provider implements neither token nor token_for".to_string())
+    }
 
     /// As `token`, knowing the request it signs for; may add a signature. The default asks `token`.
     fn token_for(&self, req: &TokenRequest<'_>) -> Result<Token, String> {
@@ -268,6 +273,16 @@ mod tests {
         c.set_base_url(DEFAULT_BASE_URL).unwrap();
         assert_eq!(c.discovery_url(), "http://127.0.0.1:10");
         assert!(c.set_discovery_base_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_token_provider_implementing_neither_method_refuses_with_a_message() {
+        struct Neither;
+        impl TokenProvider for Neither {}
+        let req = TokenRequest { force_refresh: false, method: "POST", url: "https://x/y" };
+        let err = Neither.token_for(&req).unwrap_err();
+        assert_eq!(err, "the token provider implements neither token nor token_for");
+        assert_eq!(Neither.token(true).unwrap_err(), err);
     }
 
     #[test]

@@ -218,10 +218,8 @@ pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PortMapping>, D::Err
             while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             Ok(Vec::new())
         }
+        // JSON null: serde_json hands it to `visit_unit` (never `visit_none`) in `deserialize_any`.
         fn visit_unit<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Vec<PortMapping>, E> {
             Ok(Vec::new())
         }
     }

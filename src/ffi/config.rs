@@ -218,10 +218,6 @@ struct CTokenProvider {
 }
 
 impl TokenProvider for CTokenProvider {
-    fn token(&self, force_refresh: bool) -> Result<String, String> {
-        self.token_for(&TokenRequest { force_refresh, method: "", url: "" }).map(|t| t.authorization)
-    }
-
     fn token_for(&self, req: &TokenRequest<'_>) -> Result<Token, String> {
         let mut sink =
             gsms_token_sink { method: cstring(req.method), url: cstring(req.url), value: None, signature: None };
