@@ -352,8 +352,12 @@ mod tests {
         let r = conn.read(&mut [0u8; 8]).map_err(|e| e.kind());
         assert!(t.elapsed() < Duration::from_secs(2), "the read took {:?}", t.elapsed());
         // Not a timeout, and not the end of the stream that a second read would see (Linux says
-        // reset; wine's Winsock, aborted).
-        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted)), "{r:?}");
+        // reset). Wine's Winsock says aborted or, in some runs, the end of the stream (it does not
+        // always turn the close into a reset): there only "at once" is checked.
+        #[cfg(unix)]
+        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset)), "{r:?}");
+        #[cfg(not(unix))]
+        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) | Ok(0)), "{r:?}");
     }
 
     #[test]
