@@ -64,7 +64,9 @@ if [ "${1:-}" = "--windows" ]; then
   rc=$?
   d="$OUT/mutants.out"
   for k in caught missed timeout unviable; do
-    echo "$k: $([ -f "$d/$k.txt" ] && grep -c . "$d/$k.txt" || echo 0)"
+    n=0
+    [ -s "$d/$k.txt" ] && n=$(grep -c . "$d/$k.txt")
+    echo "$k: $n"
   done
   exit $rc
 fi

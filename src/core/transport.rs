@@ -344,20 +344,16 @@ mod tests {
     #[test]
     fn a_connection_reset_during_a_read_is_an_error_at_once_not_a_timeout() {
         let (mut conn, _, server) = pair(Duration::from_secs(4));
-        // Closing a socket with unread bytes sends a reset (RST) instead of a FIN, everywhere.
-        conn.write_all(b"unread").unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        // SO_LINGER with zero seconds: the close sends a reset (RST), not a FIN, on Linux and
+        // Winsock alike (a close with unread bytes does too on Linux, not always under wine).
+        socket2::SockRef::from(&server).set_linger(Some(Duration::ZERO)).unwrap();
         drop(server);
         let t = Instant::now();
         let r = conn.read(&mut [0u8; 8]).map_err(|e| e.kind());
         assert!(t.elapsed() < Duration::from_secs(2), "the read took {:?}", t.elapsed());
         // Not a timeout, and not the end of the stream that a second read would see (Linux says
-        // reset). Wine's Winsock says aborted or, in some runs, the end of the stream (it does not
-        // always turn the close into a reset): there only "at once" is checked.
-        #[cfg(unix)]
-        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset)), "{r:?}");
-        #[cfg(not(unix))]
-        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted) | Ok(0)), "{r:?}");
+        // reset; wine's Winsock, aborted).
+        assert!(matches!(r, Err(io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted)), "{r:?}");
     }
 
     #[test]
