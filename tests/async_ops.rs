@@ -257,6 +257,58 @@ fn shutdown_from_inside_a_callback_is_deferred_not_deadlocked() {
     }
 }
 
+/// A token provider that frees its client while armed (a hook freeing the client).
+struct FreeingProvider {
+    client: std::sync::OnceLock<std::sync::Weak<RtClient>>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl gsms::core::TokenProvider for FreeingProvider {
+    fn token(&self, _: bool) -> Result<String, String> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            if let Some(c) = self.client.get().and_then(std::sync::Weak::upgrade) {
+                c.shutdown(); // inside a hook inside a callback: deferred
+            }
+        }
+        Ok("XBL3.0 x=u;t".into())
+    }
+}
+
+#[test]
+fn a_free_by_a_hook_of_a_blocking_call_inside_a_callback_finishes_after_the_callback_returns() {
+    let emu = emulator(|_| {});
+    let p = Arc::new(FreeingProvider { client: Default::default(), armed: Default::default() });
+    let p_cfg: Arc<dyn gsms::core::TokenProvider> = p.clone();
+    let c = Arc::new(rt(&emu, CallbackMode::OnDispatch, move |cfg| cfg.token_provider = Some(p_cfg)));
+    p.client.set(Arc::downgrade(&c)).unwrap();
+    let log: Log = Default::default();
+    let (c2, p2, log2) = (Arc::clone(&c), Arc::clone(&p), Arc::clone(&log));
+    let done: DoneFn<ClusterResult> = Box::new(move |_, _| {
+        p2.armed.store(true, Ordering::SeqCst);
+        let r = c2.call_blocking(CreateCluster::new(&request("inner")), None);
+        // Still inside this callback: the free must wait for it to return (finishing it here
+        // would run the outstanding completions under the dispatch that is running this one).
+        log2.lock().unwrap().push((r.status, None, format!("inner; shutting down {}", c2.is_shutting_down())));
+    });
+    c.start(CreateCluster::new(&request("outer")), None, None, Some(done)).unwrap();
+    // Dispatch on another thread, so that a dispatch that never returns fails the test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (c3, log3) = (Arc::clone(&c), Arc::clone(&log));
+    thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(5);
+        while log3.lock().unwrap().is_empty() && Instant::now() < end {
+            c3.dispatch(0);
+            thread::sleep(Duration::from_millis(2));
+        }
+        tx.send(()).unwrap();
+    });
+    assert!(rx.recv_timeout(Duration::from_secs(20)).is_ok(), "the dispatch running the callback never returned");
+    let l = log.lock().unwrap();
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0].2, "inner; shutting down true");
+    assert!(c.is_shutting_down());
+}
+
 #[test]
 fn stress_thousands_of_operations_complete_exactly_once() {
     let emu = emulator(|c| {
