@@ -76,8 +76,8 @@ pub fn split_host_port(fqdn: &str) -> Result<(String, u16), InvalidArgument> {
             },
         };
     }
+    // One ':' is host:port; none (a name, IPv4) or several (a bare IPv6 literal): the default port.
     match s.matches(':').count() {
-        0 => Ok((s.to_string(), QOS_DEFAULT_PORT)),
         1 => {
             let (host, port) = s.split_once(':').expect("one ':'");
             match port.parse::<u16>() {
