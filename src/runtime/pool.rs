@@ -32,6 +32,21 @@ impl Jobs {
         self.queue.push_back(job);
     }
 
+    /// Puts `job` to wait until `due`, after any job already waiting for the same instant.
+    pub fn delay(&mut self, due: Instant, job: Job) {
+        self.seq += 1;
+        self.delayed.insert((due, self.seq), job);
+    }
+
+    /// Moves every job due by `now` (whatever its sequence number) to the ready queue, in order,
+    /// and takes the first ready job.
+    pub fn next_ready(&mut self, now: Instant) -> Option<Job> {
+        let later = self.delayed.split_off(&(now, u64::MAX));
+        let due = std::mem::replace(&mut self.delayed, later);
+        self.queue.extend(due.into_values());
+        self.queue.pop_front()
+    }
+
     /// Drops every job (the client is stopping: their operations were completed already).
     pub fn clear(&mut self) {
         self.queue.clear();
@@ -47,11 +62,7 @@ fn next_job(s: &Shared) -> Option<Job> {
             return None;
         }
         let now = Instant::now();
-        // Every job due by now (whatever its sequence number) joins the ready queue, in order.
-        let later = j.delayed.split_off(&(now, u64::MAX));
-        let due = std::mem::replace(&mut j.delayed, later);
-        j.queue.extend(due.into_values());
-        if let Some(job) = j.queue.pop_front() {
+        if let Some(job) = j.next_ready(now) {
             return Some(job);
         }
         j = match j.delayed.first_key_value().map(|(&(due, _), _)| due) {
@@ -79,9 +90,7 @@ pub(crate) fn worker_loop(s: Arc<Shared>) {
             Ok(Step::PollAfter(wait)) => {
                 let mut j = lock(&s.jobs);
                 if s.life.is_running() {
-                    j.seq += 1;
-                    let seq = j.seq;
-                    j.delayed.insert((Instant::now() + wait, seq), job);
+                    j.delay(Instant::now() + wait, job);
                     drop(j);
                     // Another worker may be waiting for an earlier time: let it re-check.
                     s.jobs_cv.notify_one();

@@ -1,6 +1,7 @@
 //! The runtime's own machinery, with jobs that are not calls of the service: what a queued job
 //! holds is released when the client is freed, a worker that cannot be started leaves the client
-//! usable, and a free returns only once its idle workers have ended.
+//! usable, a free returns only once its idle workers have ended, and polls due at one instant are
+//! all kept, in order.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -175,4 +176,38 @@ fn free_returns_once_its_idle_workers_have_ended() {
     assert!(c.shutdown());
     assert_eq!(c.shared.worker_exit.ended.load(Ordering::SeqCst), 2, "free returned before its workers ended");
     assert!(lock(&c.threads).is_empty());
+}
+
+/// A job for the job lists alone: an operation no client knows, identified by `id`.
+fn lone_job(id: u64) -> super::pool::Job {
+    let op = Arc::new(super::delivery::OpInner {
+        id,
+        cancel: crate::core::CancelToken::new(),
+        slot: Mutex::new(super::delivery::Slot {
+            done: false,
+            status: Status::Ok,
+            result: None,
+            on_done: None,
+            on_progress: None,
+        }),
+        shared: std::sync::Weak::new(),
+        fail: task::failure_of::<Nothing> as task::FailFn,
+        kind: std::any::TypeId::of::<Nothing>(),
+    });
+    super::pool::Job { op, task: Box::new(TestJob { act: Act::Finish, _owned: None }), deadline: None }
+}
+
+#[test]
+fn jobs_due_at_the_same_instant_are_all_kept_and_run_in_the_order_they_were_put_to_wait() {
+    let mut jobs = super::pool::Jobs::default();
+    let now = Instant::now();
+    let (soon, later) = (now + Duration::from_millis(5), now + Duration::from_secs(60));
+    jobs.delay(later, lone_job(4));
+    for id in 1..=3 {
+        jobs.delay(soon, lone_job(id));
+    }
+    assert!(jobs.next_ready(now).is_none(), "nothing is due yet");
+    let ran: Vec<u64> = std::iter::from_fn(|| jobs.next_ready(soon)).map(|j| j.op.id).collect();
+    assert_eq!(ran, [1, 2, 3], "three polls due at one instant");
+    assert_eq!(jobs.next_ready(later).map(|j| j.op.id), Some(4));
 }
