@@ -133,6 +133,9 @@ fn cancel_of_a_queued_call_completes_at_the_next_dispatch() {
 #[test]
 fn poll_api_without_callbacks() {
     let emu = emulator(|_| {});
+    // The answer takes 100 ms, so the call is surely still running at the first take (without
+    // it, a thread descheduled after `start` on a loaded machine saw the call already done).
+    emu.add_fault(FaultRule::latency(100).with_times(1));
     let c = rt(&emu, CallbackMode::OnDispatch, |_| {});
     let op = c.start(AllocateCluster::new(&request("poll")), None, None, None).unwrap();
     let mut pending = 0;
