@@ -237,19 +237,22 @@ impl Conn {
     }
 }
 
+/// The connect budget's share of each of `n` addresses, in order: each half the one before, all
+/// of them the whole budget (an address that does not answer leaves the next ones time).
+fn connect_shares(budget: Duration, n: usize) -> impl Iterator<Item = Duration> {
+    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(n as i32));
+    (0..n).map(move |i| budget.mul_f64(0.5_f64.powi(i as i32) / total_weight))
+}
+
 fn connect_any(addrs: &[SocketAddr], budget: Duration, deadline: Instant) -> io::Result<TcpStream> {
     let started = Instant::now();
-    let n = addrs.len() as i32;
-    let total_weight = 2.0 * (1.0 - 0.5_f64.powi(n));
-    let mut weight = 1.0_f64;
     let mut last_err: Option<io::Error> = None;
-    for addr in addrs {
+    for (addr, share) in addrs.iter().zip(connect_shares(budget, addrs.len())) {
         let remaining = budget.saturating_sub(started.elapsed()).min(left(deadline)?);
         if remaining.is_zero() {
             return Err(timed_out());
         }
-        let share = budget.mul_f64(weight / total_weight).max(Duration::from_millis(10)).min(remaining);
-        weight /= 2.0;
+        let share = share.max(Duration::from_millis(10)).min(remaining);
         match TcpStream::connect_timeout(addr, share) {
             Ok(s) => return Ok(s),
             Err(e) => last_err = Some(io_error(e)),
@@ -282,6 +285,17 @@ fn probe(stream: &TcpStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_address_gets_half_the_connect_share_of_the_one_before_and_all_get_the_whole_budget() {
+        let ms = |n| connect_shares(Duration::from_millis(700), n).map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>();
+        let near = |got: &[f64], want: &[f64]| {
+            got.len() == want.len() && got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6)
+        };
+        assert!(near(&ms(1), &[700.0]), "{:?}", ms(1));
+        assert!(near(&ms(3), &[400.0, 200.0, 100.0]), "{:?}", ms(3));
+        assert!(ms(0).is_empty());
+    }
 
     #[test]
     fn socket_timeouts_are_rounded_up_to_the_step() {

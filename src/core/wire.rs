@@ -100,9 +100,9 @@ pub fn number_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 /// A flag sent as a boolean or as "True"/"False" (any case); anything else reads as false.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let r = raw(d)?;
+    // JSON `false` (not a string) falls to the last arm and reads as false.
     Ok(match r.trim() {
         "true" => true,
-        "false" => false,
         _ => string_of(r).is_some_and(|s| s.trim().eq_ignore_ascii_case("true")),
     })
 }
@@ -356,6 +356,7 @@ mod tests {
         assert!(probe(r#"{"flag":"TRUE"}"#).flag);
         assert!(probe(r#"{"flag":true}"#).flag);
         assert!(!probe(r#"{"flag":"False"}"#).flag);
+        assert!(!probe(r#"{"flag":false}"#).flag);
         assert!(!probe(r#"{"flag":1}"#).flag);
         assert_eq!(probe(r#"{"state":"queued"}"#).state.as_deref(), Some("queued"));
         assert_eq!(probe(r#"{"state":7}"#).state, None);
