@@ -59,7 +59,9 @@ fn request_on_the_wire_matches_the_protocol() {
 #[test]
 fn allocate_follows_queued_until_fulfilled_and_reports_progress() {
     let emu = emulator(|c| c.servers_per_title = 1);
-    let client = Client::new(&config(&emu)).unwrap();
+    let mut cfg = config(&emu);
+    let logs = capture_logs(&mut cfg, LogLevel::Info);
+    let client = Client::new(&cfg).unwrap();
     assert_eq!(create(&client, &request("holder")).fulfillment_state, FulfillmentState::Fulfilled);
     let emu = Arc::new(emu);
     let e2 = Arc::clone(&emu);
@@ -76,6 +78,13 @@ fn allocate_follows_queued_until_fulfilled_and_reports_progress() {
     assert!(progress.len() >= 2, "polled while queued: {progress:?}");
     assert!(progress.iter().all(|s| *s == FulfillmentState::Queued));
     assert_eq!(r.attempts as usize, progress.len() + 1);
+    // Each wait is logged naming what is followed: the POST to the clusters resource.
+    let waits: Vec<String> = logs.lock().unwrap().iter().filter(|l| l.contains("polling again")).cloned().collect();
+    let named = format!("POST /titles/{TITLE}/clusters: not final yet");
+    assert!(
+        waits.len() == progress.len() && waits.iter().all(|l| l.starts_with(&named)),
+        "{waits:?} (expected {named:?})"
+    );
 }
 
 #[test]

@@ -39,9 +39,10 @@ const DNS_TTL: Duration = Duration::from_secs(60);
 const MAX_IDLE: usize = 64;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(50);
 
-/// Whether a connection idle since `since` may still be used at `now` (younger than MAX_IDLE_AGE).
-fn young_enough(since: Instant, now: Instant) -> bool {
-    now.duration_since(since) < MAX_IDLE_AGE
+/// Whether something of `since` is still fresh at `now`: younger than `max_age` (an idle
+/// connection and MAX_IDLE_AGE, a resolved name and DNS_TTL).
+fn younger_than(max_age: Duration, since: Instant, now: Instant) -> bool {
+    now.duration_since(since) < max_age
 }
 
 /// A response whose head arrived.
@@ -223,7 +224,7 @@ impl Agent {
                 let i = pool.iter().rposition(|c| c.https == t.https && c.authority == t.authority)?;
                 pool.remove(i)
             };
-            if young_enough(idle.since, Instant::now()) && idle.conn.conn.looks_open() {
+            if younger_than(MAX_IDLE_AGE, idle.since, Instant::now()) && idle.conn.conn.looks_open() {
                 return Some(idle.conn);
             }
         }
@@ -259,7 +260,7 @@ impl Agent {
         }
         let mut pool = lock(&self.idle);
         let now = Instant::now();
-        pool.retain(|c| young_enough(c.since, now));
+        pool.retain(|c| younger_than(MAX_IDLE_AGE, c.since, now));
         let same = pool.iter().filter(|c| c.https == t.https && c.authority == t.authority).count();
         if same >= self.max_idle_per_host {
             if let Some(i) = pool.iter().position(|c| c.https == t.https && c.authority == t.authority) {
@@ -293,7 +294,7 @@ impl CachingResolver {
         }
         let key = (host.to_ascii_lowercase(), port);
         if let Some((at, addrs)) = lock(&self.cache).get(&key) {
-            if at.elapsed() < DNS_TTL {
+            if younger_than(DNS_TTL, *at, Instant::now()) {
                 return Ok(addrs.clone());
             }
         }
@@ -712,12 +713,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_idle_connection_is_used_until_it_is_max_idle_age_old_and_not_at_that_age() {
+    fn an_idle_connection_or_a_cached_name_is_used_until_it_is_max_age_old_and_not_at_that_age() {
         let t = Instant::now();
-        assert!(young_enough(t, t));
-        assert!(young_enough(t, t + MAX_IDLE_AGE - Duration::from_nanos(1)));
-        assert!(!young_enough(t, t + MAX_IDLE_AGE));
-        assert!(!young_enough(t, t + MAX_IDLE_AGE + Duration::from_secs(1)));
+        for age in [MAX_IDLE_AGE, DNS_TTL] {
+            assert!(younger_than(age, t, t));
+            assert!(younger_than(age, t, t + age - Duration::from_nanos(1)));
+            assert!(!younger_than(age, t, t + age));
+            assert!(!younger_than(age, t, t + age + Duration::from_secs(1)));
+        }
     }
 
     #[test]
@@ -763,6 +766,34 @@ mod tests {
         let live = lock(&agent.live).len();
         assert!(live <= 1, "{live} registered sockets after 20 connections were closed");
         accepting.join().unwrap();
+    }
+
+    #[test]
+    fn a_shutdown_interrupts_every_connection_still_open_not_only_the_newest() {
+        // Registering a connection forgets the ones that are gone, and only those: each of three
+        // open connections is shut down by the client's shutdown (the server sees each one end).
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let agent = build_agent(&Config::default());
+        let t = target(&url).unwrap();
+        let mut open = Vec::new();
+        let mut accepted = Vec::new();
+        for _ in 0..3 {
+            open.push(agent.connect(&t, Instant::now() + Duration::from_secs(5)).unwrap());
+            let (s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            accepted.push(s);
+        }
+        agent.shutdown();
+        for (i, mut s) in accepted.into_iter().enumerate() {
+            let mut b = [0u8; 1];
+            match s.read(&mut b) {
+                Ok(0) => {}
+                other => panic!("connection {i} of 3 was not shut down by the client's shutdown: {other:?}"),
+            }
+        }
+        drop(open);
     }
 
     #[test]
