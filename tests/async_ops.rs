@@ -264,13 +264,15 @@ fn shutdown_from_inside_a_callback_is_deferred_not_deadlocked() {
 struct FreeingProvider {
     client: std::sync::OnceLock<std::sync::Weak<RtClient>>,
     armed: std::sync::atomic::AtomicBool,
+    /// What the free inside the hook returned (false: deferred, true: done there and then).
+    returned: Mutex<Option<bool>>,
 }
 
 impl gsms::core::TokenProvider for FreeingProvider {
     fn token(&self, _: bool) -> Result<String, String> {
         if self.armed.swap(false, Ordering::SeqCst) {
             if let Some(c) = self.client.get().and_then(std::sync::Weak::upgrade) {
-                c.shutdown(); // inside a hook inside a callback: deferred
+                *self.returned.lock().unwrap() = Some(c.shutdown()); // inside a hook: deferred
             }
         }
         Ok("XBL3.0 x=u;t".into())
@@ -278,9 +280,34 @@ impl gsms::core::TokenProvider for FreeingProvider {
 }
 
 #[test]
+fn a_free_by_the_token_provider_of_a_blocking_call_only_defers_and_the_call_ends_shut_down() {
+    // Not inside a callback, only inside a hook: the free must still only defer (the C layer
+    // would otherwise release the handle under the call that is running the hook).
+    let emu = emulator(|_| {});
+    let p = Arc::new(FreeingProvider {
+        client: Default::default(),
+        armed: Default::default(),
+        returned: Default::default(),
+    });
+    let p_cfg: Arc<dyn gsms::core::TokenProvider> = p.clone();
+    let c = Arc::new(rt(&emu, CallbackMode::OnWorker, move |cfg| cfg.token_provider = Some(p_cfg)));
+    p.client.set(Arc::downgrade(&c)).unwrap();
+    p.armed.store(true, Ordering::SeqCst);
+    let r = c.call_blocking(CreateCluster::new(&request("freed-by-its-provider")), None);
+    assert_eq!(*p.returned.lock().unwrap(), Some(false), "a free inside the token provider did not defer");
+    assert_eq!(r.status, Status::Shutdown, "{}", r.error_message);
+    assert!(c.is_shutting_down());
+    assert!(emu.requests().is_empty(), "the freed client sent {:?}", emu.requests());
+}
+
+#[test]
 fn a_free_by_a_hook_of_a_blocking_call_inside_a_callback_finishes_after_the_callback_returns() {
     let emu = emulator(|_| {});
-    let p = Arc::new(FreeingProvider { client: Default::default(), armed: Default::default() });
+    let p = Arc::new(FreeingProvider {
+        client: Default::default(),
+        armed: Default::default(),
+        returned: Default::default(),
+    });
     let p_cfg: Arc<dyn gsms::core::TokenProvider> = p.clone();
     let c = Arc::new(rt(&emu, CallbackMode::OnDispatch, move |cfg| cfg.token_provider = Some(p_cfg)));
     p.client.set(Arc::downgrade(&c)).unwrap();

@@ -591,6 +591,15 @@ fn a_blocking_read_interrupted_by_signals_goes_on() {
 /// the client's writes blocked. Each request gets the fulfilled answer.
 #[cfg(target_os = "linux")]
 fn slow_reading_tls_server(tls: gsms_emulator::TlsConfig) -> std::net::SocketAddr {
+    let answer =
+        format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{FULFILLED}", FULFILLED.len());
+    tls_server(tls, answer, true)
+}
+
+/// As [`slow_reading_tls_server`], each request answered with `answer` then the connection
+/// closed, with TLS's close_notify first or (`close_notify` false) only the TCP close.
+#[cfg(target_os = "linux")]
+fn tls_server(tls: gsms_emulator::TlsConfig, answer: String, close_notify: bool) -> std::net::SocketAddr {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use socket2::{Domain, Socket, Type};
@@ -614,7 +623,7 @@ fn slow_reading_tls_server(tls: gsms_emulator::TlsConfig) -> std::net::SocketAdd
     let listener: std::net::TcpListener = s.into();
     thread::spawn(move || {
         for tcp in listener.incoming().flatten() {
-            let config = config.clone();
+            let (config, answer) = (config.clone(), answer.clone());
             thread::spawn(move || {
                 let conn = rustls::ServerConnection::new(config).unwrap();
                 let mut tls = rustls::StreamOwned::new(conn, tcp);
@@ -641,17 +650,43 @@ fn slow_reading_tls_server(tls: gsms_emulator::TlsConfig) -> std::net::SocketAdd
                     }
                     thread::sleep(Duration::from_millis(2));
                 }
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{FULFILLED}",
-                    FULFILLED.len()
-                );
                 let _ = tls.write_all(answer.as_bytes());
-                tls.conn.send_close_notify();
+                if close_notify {
+                    tls.conn.send_close_notify();
+                }
                 let _ = tls.flush();
             });
         }
     });
     addr
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_https_body_read_until_close_needs_the_servers_close_notify() {
+    // Without Content-Length the body ends when the connection does; over TLS only a
+    // close_notify says the server meant to end it there (a bare TCP close may be an attacker
+    // cutting the answer short), so without one the answer is refused.
+    let (tls, ca_pem) = gsms_emulator::generate_test_tls();
+    let dir = std::env::temp_dir().join(format!("gsms-ca-until-close-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+    let answer = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{FULFILLED}");
+    for close_notify in [true, false] {
+        let addr = tls_server(tls.clone(), answer.clone(), close_notify);
+        let mut cfg = raw_config(&format!("https://127.0.0.1:{}", addr.port()));
+        cfg.set_ca_bundle_path(ca.to_str().unwrap()).unwrap();
+        let r = create(&Client::new(&cfg).unwrap(), &request("until-close-tls"));
+        if close_notify {
+            assert_eq!(r.status, Status::Ok, "{}", r.error_message);
+            assert_eq!(r.raw_json, FULFILLED);
+        } else {
+            assert_eq!(r.status, Status::Network, "a body cut short was believed: {:?}", r.raw_json);
+            assert_eq!(r.attempts, 1, "{}", r.error_message);
+            assert!(r.error_message.contains("reading the response body"), "{}", r.error_message);
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]

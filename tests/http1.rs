@@ -493,3 +493,34 @@ fn a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_refused_in_every_frami
         }
     }
 }
+
+#[test]
+fn a_connection_closed_before_any_answer_is_retried_and_one_closed_inside_the_head_is_not() {
+    // Nothing at all: safe to send again (the server never answered), and the message says so.
+    let silent = RawServer::start(|_, _| After::Close);
+    let r = create(&client(&silent.url()), &request("http1"));
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!((r.attempts, silent.requests()), (3, 3), "the retry budget of 3: {}", r.error_message);
+    assert!(r.error_message.contains("the connection closed before any response"), "{}", r.error_message);
+    // Half a head: the server has started answering, so the request is not sent again.
+    let halfway = RawServer::start(|s, _| {
+        write(s, b"HTTP/1.1 200 OK\r\nContent-");
+        After::Close
+    });
+    let r = create(&client(&halfway.url()), &request("http1"));
+    assert_eq!(r.status, Status::Network, "{}", r.error_message);
+    assert_eq!((r.attempts, halfway.requests()), (1, 1), "{}", r.error_message);
+    assert!(
+        r.error_message
+            .contains("network error reading the response head: the connection closed inside the response head"),
+        "{}",
+        r.error_message
+    );
+    // An interim answer is an answer too: the server has the request.
+    let interim = RawServer::start(|s, _| {
+        write(s, b"HTTP/1.1 100 Continue\r\n\r\n");
+        After::Close
+    });
+    let r = create(&client(&interim.url()), &request("http1"));
+    assert_eq!((r.status, r.attempts, interim.requests()), (Status::Network, 1, 1), "{}", r.error_message);
+}

@@ -510,8 +510,15 @@ impl Connection {
         }
     }
 
-    /// Reads up to the end of a response head other than 1xx.
-    fn read_head(&mut self, head_request: bool) -> Result<Head, Failure> {
+    /// Reads up to the end of a response head other than 1xx. A failure says whether any of the
+    /// answer had arrived (an interim answer or part of a head): then the server has the request
+    /// and it is not sent again.
+    fn read_head(&mut self, head_request: bool) -> Result<Head, (Failure, bool)> {
+        let mut answered = false;
+        self.read_head_into(head_request, &mut answered).map_err(|e| (e, answered))
+    }
+
+    fn read_head_into(&mut self, head_request: bool, answered: &mut bool) -> Result<Head, Failure> {
         loop {
             // (An empty buffer parses as Partial: then more is read.)
             let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
@@ -535,12 +542,13 @@ impl Connection {
                 Err(e) => return Err(Failure::Protocol(format!("invalid response head: {e}"))),
             }
             if !self.fill()? {
-                return Err(Failure::Io(if self.end > self.pos {
+                return Err(Failure::Io(if *answered {
                     io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed inside the response head")
                 } else {
                     io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed before any response")
                 }));
             }
+            *answered = true;
         }
     }
 
@@ -628,16 +636,15 @@ impl Connection {
                 }
             },
             Framing::UntilClose => loop {
-                let avail = self.end - self.pos;
-                if out.len() + avail > cap {
+                let avail = &self.buf[self.pos..self.end];
+                if out.len() + avail.len() > cap {
                     if over == Over::Fail {
                         return Err(Failure::TooLarge);
                     }
-                    let room = cap - out.len();
-                    out.extend_from_slice(&self.buf[self.pos..self.pos + room]);
+                    out.extend_from_slice(&avail[..cap - out.len()]);
                     return Ok(false);
                 }
-                out.extend_from_slice(&self.buf[self.pos..self.end]);
+                out.extend_from_slice(avail);
                 self.pos = self.end;
                 if !self.fill()? {
                     return Ok(false);
@@ -677,8 +684,14 @@ pub fn exchange(agent: &Agent, req: &Request<'_>, timeout: Duration) -> Result<R
     };
     c.conn.set_deadline(deadline);
     c.encode(req, &t, &agent.user_agent);
-    let sent = c.conn.write_all(&c.out).map_err(Failure::Io);
-    let head = sent.and_then(|()| c.read_head(req.method == Method::Head)).map_err(|e| map_error(e, BEFORE, true))?;
+    c.conn.write_all(&c.out).map_err(|e| map_error(Failure::Io(e), BEFORE, true))?;
+    let head = c.read_head(req.method == Method::Head).map_err(|(e, answered)| {
+        if answered {
+            map_error(e, "reading the response head", false)
+        } else {
+            map_error(e, BEFORE, true)
+        }
+    })?;
     let status = head.status;
     let mut body = Vec::new();
     let (reusable, body_error) = if (200..300).contains(&status) {

@@ -383,6 +383,13 @@ fn measure(probe: &QosProbe, opts: &CallOptions<'_>) -> QosResult {
     QosResult { info, regions }
 }
 
+/// Whether the socket's read timeout (`current`, None before the first) must be set to `wait`:
+/// only when it changes by more than 1 ms (one system call saved per reply, which counts under
+/// a flood of junk datagrams), so a wait is never more than 1 ms off.
+fn timeout_to_change(current: Option<Duration>, wait: Duration) -> bool {
+    current.is_none_or(|t| t.abs_diff(wait) > Duration::from_millis(1))
+}
+
 /// Probes one address family's regions: probe k goes to region k mod R (so regions are sampled
 /// evenly over time), at most `parallelism` in flight.
 fn engine(
@@ -429,8 +436,7 @@ fn engine(
         outstanding.retain(|p| p.deadline > now);
         let Some(earliest) = outstanding.iter().map(|p| p.deadline).min() else { continue };
         let wait = earliest.saturating_duration_since(now).min(CANCEL_CHECK).max(Duration::from_micros(50));
-        // Set only when it changes by more than 1 ms: one system call saved per reply.
-        if read_timeout.is_none_or(|t| t.abs_diff(wait) > Duration::from_millis(1)) {
+        if timeout_to_change(read_timeout, wait) {
             socket.set_read_timeout(Some(wait))?;
             read_timeout = Some(wait);
         }
@@ -455,6 +461,18 @@ fn engine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_read_timeout_is_set_first_then_only_when_it_moves_by_more_than_a_millisecond() {
+        let ms = Duration::from_millis;
+        assert!(timeout_to_change(None, ms(20)));
+        assert!(!timeout_to_change(Some(ms(20)), ms(20)));
+        assert!(!timeout_to_change(Some(ms(20)), ms(19)));
+        assert!(!timeout_to_change(Some(ms(20)), ms(21)));
+        assert!(timeout_to_change(Some(ms(20)), ms(21) + Duration::from_nanos(1)));
+        assert!(timeout_to_change(Some(ms(20)), ms(19) - Duration::from_nanos(1)));
+        assert!(timeout_to_change(Some(ms(20)), Duration::from_micros(50)));
+    }
 
     #[test]
     fn fqdns_split_into_host_and_port() {

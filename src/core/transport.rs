@@ -219,15 +219,14 @@ impl Conn {
             while tls.wants_write() {
                 tls.write_tls(&mut self.io)?;
             }
-            if tls.read_tls(&mut self.io)? == 0 {
-                // The peer closed: the next reader().read says how (cleanly or not).
-                tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                return match tls.reader().read(buf) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::ErrorKind::UnexpectedEof.into()),
-                    r => r,
-                };
-            }
+            let closed = tls.read_tls(&mut self.io)? == 0;
             tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if closed {
+                // The peer closed: rustls now says how, with what plaintext is left, then 0 after
+                // its close_notify or UnexpectedEof without one (never WouldBlock once it has
+                // seen the end).
+                return tls.reader().read(buf);
+            }
         }
     }
 
