@@ -1,7 +1,7 @@
 //! The runtime's own machinery, with jobs that are not calls of the service: what a queued job
 //! holds is released when the client is freed, a worker that cannot be started leaves the client
-//! usable, a free returns only once its idle workers have ended, and polls due at one instant are
-//! all kept, in order.
+//! usable, a free returns only once its idle workers have ended, polls due at one instant are
+//! all kept, in order, and progress is queued only for an unfinished operation that asked for it.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -210,4 +210,39 @@ fn jobs_due_at_the_same_instant_are_all_kept_and_run_in_the_order_they_were_put_
     let ran: Vec<u64> = std::iter::from_fn(|| jobs.next_ready(soon)).map(|j| j.op.id).collect();
     assert_eq!(ran, [1, 2, 3], "three polls due at one instant");
     assert_eq!(jobs.next_ready(later).map(|j| j.op.id), Some(4));
+}
+
+#[test]
+fn progress_is_queued_only_for_an_unfinished_operation_with_a_progress_callback() {
+    let c = client(1);
+    let kind = (task::failure_of::<Nothing> as task::FailFn, std::any::TypeId::of::<Nothing>());
+    let queued = || lock(&c.shared.events).queue.len();
+    let held = Arc::new(AtomicBool::new(false));
+    let taken = AtomicBool::new(false);
+    let snapshot = || -> AnyResult {
+        taken.store(true, Ordering::SeqCst);
+        Arc::new(Nothing::default())
+    };
+    // No progress callback: nothing queued, and the snapshot (a copy of the result) not even taken.
+    let quiet =
+        c.start_task(Box::new(TestJob { act: Act::Hold(Arc::clone(&held)), _owned: None }), kind, None, None, None);
+    let quiet = quiet.unwrap();
+    super::delivery::progress(&quiet, snapshot);
+    assert!(!taken.load(Ordering::SeqCst), "a snapshot was taken for an operation without a progress callback");
+    assert_eq!(queued(), 0);
+    // With one, while it is not done: one event (the worker is held, so this one waits in the queue).
+    let on_progress: super::delivery::AnyProgress = Box::new(|_| {});
+    let noisy = c.start_task(Box::new(TestJob { act: Act::Finish, _owned: None }), kind, None, Some(on_progress), None);
+    let noisy = noisy.unwrap();
+    super::delivery::progress(&noisy, snapshot);
+    assert!(taken.swap(false, Ordering::SeqCst));
+    assert_eq!(queued(), 1);
+    // Done: no more progress.
+    assert!(super::delivery::complete_failed(&noisy, Status::Cancelled, "cancelled by the test"));
+    let after_done = queued();
+    super::delivery::progress(&noisy, snapshot);
+    assert!(!taken.load(Ordering::SeqCst), "a snapshot was taken for a finished operation");
+    assert_eq!(queued(), after_done);
+    quiet.cancel.cancel();
+    wait_for("the held job to end", || done(&quiet));
 }
