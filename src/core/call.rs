@@ -6,7 +6,7 @@
 //! to the end on the caller's thread. The async runtime drives the same calls on its workers and
 //! timers, so blocking and async calls cannot drift apart.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::client::{CallOptions, Client};
 use super::config::LogLevel;
@@ -88,7 +88,7 @@ pub fn step<C: Call + ?Sized>(
 #[inline(never)]
 fn follow_rules(asked: Duration, what: &str, client: &Client, opts: &CallOptions<'_>, info: &mut CallInfo) -> Step {
     let wait = asked.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL);
-    if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+    if opts.waits_past_deadline(wait) {
         let msg = format!(
             "still waiting after {} attempts; the next poll (in {} ms) would come after the deadline",
             info.attempts,

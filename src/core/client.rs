@@ -30,6 +30,12 @@ pub struct CallOptions<'a> {
 }
 
 impl CallOptions<'_> {
+    /// True when waiting `wait` from now (a backoff, a poll interval) would end after the
+    /// deadline; a wait that ends exactly at it is allowed.
+    pub fn waits_past_deadline(&self, wait: Duration) -> bool {
+        ends_past(self.deadline, Instant::now(), wait)
+    }
+
     /// Sleeps for `d`, waking early when cancelled. True when cancelled.
     pub fn sleep(&self, d: Duration) -> bool {
         match self.cancel {
@@ -40,6 +46,11 @@ impl CallOptions<'_> {
             }
         }
     }
+}
+
+/// Whether a wait of `wait` begun at `now` ends after `deadline` (never, without one).
+fn ends_past(deadline: Option<Instant>, now: Instant, wait: Duration) -> bool {
+    deadline.is_some_and(|d| now + wait > d)
 }
 
 pub struct Client {
@@ -319,7 +330,7 @@ impl Client {
                 }
                 if e.retryable && tries < self.retry.max_attempts {
                     let wait = backoff(&self.retry, tries);
-                    if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+                    if opts.waits_past_deadline(wait) {
                         info.status = Status::Network;
                         return Attempt::Done(None);
                     }
@@ -405,7 +416,7 @@ impl Client {
                     )
                 } else {
                     let wait = backoff(&self.retry, tries).max(ra.unwrap_or_default());
-                    if opts.deadline.is_some_and(|d| Instant::now() + wait > d) {
+                    if opts.waits_past_deadline(wait) {
                         format!(
                             "HTTP {s}{detail}; the next retry (in {} ms) would come after the deadline",
                             wait.as_millis()
@@ -426,5 +437,26 @@ impl Client {
             }
             s => fail(info, Status::HttpStatus, format!("HTTP {s}{detail}"), LogLevel::Error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_that_ends_at_the_deadline_is_allowed_and_one_a_nanosecond_later_is_not() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        let d = Some(now + ms(500));
+        assert!(!ends_past(d, now, ms(499)));
+        assert!(!ends_past(d, now, ms(500)), "ending exactly at the deadline");
+        assert!(ends_past(d, now, ms(500) + Duration::from_nanos(1)));
+        assert!(ends_past(d, now + ms(1), ms(500)), "begun later, the same wait ends past it");
+        assert!(!ends_past(None, now, Duration::from_secs(3600)), "no deadline, nothing is past it");
+        // Through the options, from now: far inside and far past.
+        let opts = CallOptions { deadline: Some(Instant::now() + Duration::from_secs(60)), cancel: None };
+        assert!(!opts.waits_past_deadline(ms(100)));
+        assert!(opts.waits_past_deadline(Duration::from_secs(61)));
     }
 }

@@ -405,7 +405,8 @@ fn engine(
     };
     let socket = UdpSocket::bind(bind)?;
     let total = regions.len() * o.probes_per_region as usize;
-    let salt = next_random() & !0xFFFF_FFFF;
+    // Probe k's nonce is salt + k: distinct within a measurement, random across them.
+    let salt = next_random();
     let mut next = 0usize;
     let mut outstanding: Vec<Outstanding> = Vec::with_capacity(parallelism as usize);
     let mut buf = [0u8; 64];
@@ -417,7 +418,7 @@ fn engine(
         while outstanding.len() < parallelism as usize && next < total {
             let slot = next % regions.len();
             let (region, target) = (slot, regions[slot].1.addr.expect("resolved"));
-            let nonce = salt | next as u64;
+            let nonce = salt.wrapping_add(next as u64);
             let mut datagram = [0u8; 10];
             datagram[0] = 0xFF;
             datagram[1] = 0xFF;

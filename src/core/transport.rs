@@ -335,8 +335,8 @@ mod tests {
         }
     }
 
-    // These three run on every platform: the probe and the read loop have a Windows version
-    // (cargo-mutants runs them there under wine: docs/TESTING.md).
+    // These run on every platform: the read loop has a Windows arm and the probe a portable
+    // version used off Unix (`scripts/mutants.sh --windows` runs them under wine: docs/TESTING.md).
 
     #[test]
     fn a_pooled_connection_looks_open_until_the_peer_sends_unasked_or_closes() {
