@@ -135,7 +135,9 @@ fn echo_beacon(sock: UdpSocket, stop: Arc<AtomicBool>, decide: impl Fn(u32) -> O
 
 #[test]
 fn a_hostile_beacon_is_only_believed_for_matching_replies() {
-    // For every probe, the beacon first sends everything that must be ignored, then (after 5 ms)
+    // For every probe, the beacon first sends everything that must be ignored (a wrong nonce,
+    // garbage, a truncated answer, the probe itself or half-answered, the right bytes from
+    // another port), then (after 5 ms)
     // the true answer; every third probe it answers again (a duplicate); every fourth probe only
     // after the timeout (late).
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -162,6 +164,11 @@ fn a_hostile_beacon_is_only_believed_for_matching_replies() {
             sock.send_to(b"garbage garbage!", from).unwrap(); // garbage
             sock.send_to(&good[..6], from).unwrap(); // truncated
             sock.send_to(&buf[..10], from).unwrap(); // the probe echoed unchanged (FF FF)
+            let (mut half_a, mut half_b) = (good, good);
+            half_a[1] = 0xFF;
+            half_b[0] = 0xFF;
+            sock.send_to(&half_a[..10], from).unwrap(); // only the first byte cleared (00 FF)
+            sock.send_to(&half_b[..10], from).unwrap(); // only the second (FF 00)
             other.send_to(&good[..10], from).unwrap(); // right bytes, wrong source port
             if k % 4 == 3 {
                 thread::sleep(Duration::from_millis(150)); // late: after the 100 ms timeout

@@ -34,7 +34,7 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     let exp = base.saturating_mul(1u64 << (retry.saturating_sub(1)).min(30));
     let d = exp.min(cap);
     let half = d / 2;
-    Duration::from_millis(half + if half > 0 { next_random() % (half + 1) } else { 0 })
+    Duration::from_millis(half + next_random() % (half + 1))
 }
 
 thread_local! {
