@@ -559,16 +559,14 @@ impl Connection {
         self.pos += take;
         let mut got = out.len();
         let want = got + (n - take);
-        if got < want {
-            out.resize(want, 0);
-            while got < want {
-                let k = self.conn.read(&mut out[got..])?;
-                if k == 0 {
-                    out.truncate(got);
-                    return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
-                }
-                got += k;
+        out.resize(want, 0); // nothing to do when the buffer held it all
+        while got < want {
+            let k = self.conn.read(&mut out[got..])?;
+            if k == 0 {
+                out.truncate(got);
+                return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
             }
+            got += k;
         }
         Ok(())
     }

@@ -86,6 +86,21 @@ mod tests {
     }
 
     #[test]
+    fn each_thread_and_process_starts_the_jitter_from_its_own_seed() {
+        // Clients that failed together (one outage, thousands of game clients) must not retry in
+        // lockstep: a fixed seed would give every thread of every process the same delays.
+        let first_draws = || std::thread::spawn(|| [next_random(), next_random()]).join().unwrap();
+        let (a, b) = (first_draws(), first_draws());
+        assert_ne!(a, b, "two threads drew the same jitter");
+        RNG.with(|r| r.set(1));
+        let from_one = [next_random(), next_random()];
+        assert!(a != from_one && b != from_one, "a thread started from the fixed state 1");
+        let seeds: std::collections::HashSet<u64> = (0..64).map(|_| seed()).collect();
+        assert_eq!(seeds.len(), 64, "repeated seeds");
+        assert!(seeds.iter().all(|s| s & 1 == 1), "a seed of 0 would stick xorshift at 0");
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         assert_eq!(parse_retry_after("5", now), Some(Duration::from_secs(5)));

@@ -1,7 +1,8 @@
 //! The runtime's own machinery, with jobs that are not calls of the service: what a queued job
 //! holds is released when the client is freed, a worker that cannot be started leaves the client
-//! usable, a free returns only once its idle workers have ended, polls due at one instant are
-//! all kept, in order, and progress is queued only for an unfinished operation that asked for it.
+//! usable, a free returns only once its idle workers have ended, a client dropped without a free
+//! is shut down, polls due at one instant are all kept, in order, and progress is queued only for
+//! an unfinished operation that asked for it.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -176,6 +177,24 @@ fn free_returns_once_its_idle_workers_have_ended() {
     assert!(c.shutdown());
     assert_eq!(c.shared.worker_exit.ended.load(Ordering::SeqCst), 2, "free returned before its workers ended");
     assert!(lock(&c.threads).is_empty());
+}
+
+#[test]
+fn dropping_the_client_without_a_free_shuts_it_down() {
+    // A Rust caller (or a C++ wrapper's destructor path) may drop the client without calling
+    // shutdown: its running and queued calls must still end, and its workers with them.
+    let c = client(1);
+    let shared = Arc::clone(&c.shared);
+    let started = Arc::new(AtomicBool::new(false));
+    let held = start(&c, Act::Hold(Arc::clone(&started)), None).unwrap();
+    wait_for("the job to start", || started.load(Ordering::SeqCst));
+    let queued = start(&c, Act::Finish, None).unwrap();
+
+    drop(c);
+    assert!(done(&held) && done(&queued), "dropping the client completes every operation");
+    assert_eq!(lock(&queued.slot).status, Status::Shutdown);
+    wait_for("the worker to count itself out", || *lock(&shared.live_workers) == 0);
+    assert_eq!(shared.worker_exit.ended.load(Ordering::SeqCst), 1);
 }
 
 /// A job for the job lists alone: an operation no client knows, identified by `id`.
