@@ -107,19 +107,29 @@ impl Read for SocketIo {
             self.set_read_timeout()?;
             match (&self.sock.stream).read(buf) {
                 Ok(n) => return Ok(n),
-                // Interrupted by a signal: go on while the budget lasts (checked above).
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Windows: the read timeout is at most SHUTDOWN_POLL; go on while the budget
-                // lasts and the socket was not shut down.
-                #[cfg(windows)]
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
-                    if self.sock.shut.load(Ordering::Acquire) {
-                        return Err(io::Error::from(io::ErrorKind::ConnectionAborted));
+                Err(e) => {
+                    let shut = self.sock.shut.load(Ordering::Acquire);
+                    if let Some(e) = after_read_error(e, cfg!(windows), shut) {
+                        return Err(e);
                     }
                 }
-                Err(e) => return Err(io_error(e)),
             }
         }
+    }
+}
+
+/// What the read loop does after a failed read: `None` reads again (while the budget lasts: the
+/// loop checks it first), `Some` ends the read with that error. Interrupted by a signal: again.
+/// Where the read timeout is only a short poll (`short_poll`: Windows, where it is at most
+/// SHUTDOWN_POLL so that a shutdown is seen), a timeout reads again unless the socket was shut
+/// down. Compiled and tested everywhere, so that the Windows rule is checked on Linux too.
+fn after_read_error(e: io::Error, short_poll: bool, shut: bool) -> Option<io::Error> {
+    match e.kind() {
+        io::ErrorKind::Interrupted => None,
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock if short_poll => {
+            shut.then(|| io::Error::from(io::ErrorKind::ConnectionAborted))
+        }
+        _ => Some(io_error(e)),
     }
 }
 
@@ -288,6 +298,29 @@ fn portable_probe(stream: &TcpStream) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_a_failed_read_only_a_signal_or_a_short_poll_timeout_reads_again() {
+        use io::ErrorKind::*;
+        let after = |k: io::ErrorKind, short_poll, shut| {
+            after_read_error(io::Error::from(k), short_poll, shut).map(|e| e.kind())
+        };
+        for short_poll in [false, true] {
+            for shut in [false, true] {
+                assert_eq!(after(Interrupted, short_poll, shut), None, "a signal: read again");
+                assert_eq!(after(ConnectionReset, short_poll, shut), Some(ConnectionReset), "a reset ends the read");
+                assert_eq!(after(UnexpectedEof, short_poll, shut), Some(UnexpectedEof));
+            }
+            // Where the read timeout is the budget (Unix), a timeout is the end of it.
+            assert_eq!(after(WouldBlock, false, short_poll), Some(TimedOut));
+            assert_eq!(after(TimedOut, false, short_poll), Some(TimedOut));
+        }
+        // Where it is a short poll (Windows), a timeout reads again unless the socket was shut.
+        for k in [TimedOut, WouldBlock] {
+            assert_eq!(after(k, true, false), None);
+            assert_eq!(after(k, true, true), Some(ConnectionAborted));
+        }
+    }
 
     #[test]
     fn each_address_gets_half_the_connect_share_of_the_one_before_and_all_get_the_whole_budget() {
