@@ -149,6 +149,12 @@ mod tests {
         ] {
             assert!(base_url(bad).is_err(), "{bad:?}");
         }
+        // Spaces and control characters are named as such, wherever they are (the URL parser
+        // would refuse some of them later, with a message that does not say which byte).
+        for bad in ["http://h x", " http://h", "http://h/a\tb", "http://h/\n", "http://h/\x7f", "http://h\0"] {
+            let e = base_url(bad).unwrap_err().0;
+            assert!(e.ends_with("is invalid: it contains a space or a control character"), "{bad:?}: {e}");
+        }
         // A port without a host: the URL parses, with an empty host.
         let e = base_url("http://:8080/x").unwrap_err().0;
         assert!(e.ends_with("is invalid: it has no host"), "{e}");

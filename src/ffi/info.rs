@@ -190,5 +190,20 @@ mod tests {
             "GSMS_ERR_HTTP_STATUS: HTTP 404: no such title (HTTP 404, 1 attempt, correlation id c-1)"
         );
         assert_eq!(describe(gsms_status::GSMS_OK, &CallInfo::default()), "GSMS_OK");
+        // A call that ran out of retries: the attempts counted in the plural and the server's
+        // last Retry-After (what a support engineer needs to tell throttling from an outage).
+        let i = CallInfo {
+            status: Status::RetriesExhausted,
+            http_status: 503,
+            attempts: 3,
+            correlation_id: String::new(),
+            retry_after_ms: 2000,
+            error_message: "HTTP 503".into(),
+            raw_json: String::new(),
+        };
+        assert_eq!(
+            describe(i.status.into(), &i),
+            "GSMS_ERR_RETRIES_EXHAUSTED: HTTP 503 (HTTP 503, 3 attempts, Retry-After 2000 ms)"
+        );
     }
 }
