@@ -276,6 +276,14 @@ struct Outstanding {
     deadline: Instant,
 }
 
+impl Outstanding {
+    /// A probe's reply counts only if it arrives before the probe's timeout ends (a reply at
+    /// that very instant is late), and the probe is dropped from the waiting list then.
+    fn awaited_at(&self, at: Instant) -> bool {
+        at < self.deadline
+    }
+}
+
 /// Resolves, probes and summarises. Regions whose name does not resolve are reported with a message.
 fn measure(probe: &QosProbe, opts: &CallOptions<'_>) -> QosResult {
     let mut accs: Vec<Acc> = probe
@@ -434,7 +442,7 @@ fn engine(
             break;
         }
         let now = Instant::now();
-        outstanding.retain(|p| p.deadline > now);
+        outstanding.retain(|p| p.awaited_at(now));
         let Some(earliest) = outstanding.iter().map(|p| p.deadline).min() else { continue };
         let wait = earliest.saturating_duration_since(now).min(CANCEL_CHECK).max(Duration::from_micros(50));
         if timeout_to_change(read_timeout, wait) {
@@ -449,7 +457,7 @@ fn engine(
                 continue; // not a beacon's answer
             }
             let nonce = u64::from_be_bytes(buf[2..10].try_into().expect("8 bytes"));
-            if let Some(i) = outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.deadline > at) {
+            if let Some(i) = outstanding.iter().position(|p| p.nonce == nonce && p.target == from && p.awaited_at(at)) {
                 let p = outstanding.swap_remove(i);
                 let us = u32::try_from(at.duration_since(p.sent).as_micros()).unwrap_or(u32::MAX);
                 regions[p.region].1.samples.push(us);
@@ -462,6 +470,17 @@ fn engine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reply_counts_until_the_probe_times_out_and_not_at_that_instant() {
+        let sent = Instant::now();
+        let timeout = Duration::from_millis(500);
+        let p = Outstanding { nonce: 1, region: 0, target: ([127, 0, 0, 1], 9).into(), sent, deadline: sent + timeout };
+        assert!(p.awaited_at(sent));
+        assert!(p.awaited_at(sent + timeout - Duration::from_nanos(1)));
+        assert!(!p.awaited_at(sent + timeout), "a reply at the timeout's end is late");
+        assert!(!p.awaited_at(sent + timeout + Duration::from_millis(1)));
+    }
 
     #[test]
     fn the_read_timeout_is_set_first_then_only_when_it_moves_by_more_than_a_millisecond() {
