@@ -255,9 +255,6 @@ impl Call for MeasureQos {
     fn result_mut(&mut self) -> &mut QosResult {
         &mut self.out
     }
-    fn describe(&self) -> String {
-        "QoS measurement".into()
-    }
 }
 
 /// Per-region bookkeeping during a measurement.
