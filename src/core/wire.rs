@@ -58,14 +58,12 @@ fn string_of(raw: &str) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
-/// A number from a JSON number or a numeric string (trimmed), as f64; `None` otherwise.
+/// A number from a JSON number or a numeric string (trimmed), as f64; `None` otherwise. Rust's
+/// parser also reads `inf`, `infinity` and `nan` (any case): the one caller refuses non-finite
+/// values, and every finite form it reads is digits, a sign, `.` and `e` only.
 fn number_of(raw: &str) -> Option<f64> {
     let text = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
-    let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) {
-        return None;
-    }
-    t.parse::<f64>().ok()
+    text.trim().parse::<f64>().ok()
 }
 
 /// An unsigned integer from a number or numeric string: saturated at `max`, truncated; negative,
@@ -342,12 +340,23 @@ mod tests {
             ("\"1e400\"", 1000),
             ("1e3", 1000),
             ("2.5e2", 250),
+            ("\"1e3\"", 1000),
+            ("\"+40\"", 40),
+            // Words Rust's float parser reads: not finite, so not a number here.
+            ("\"inf\"", 1000),
+            ("\"Infinity\"", 1000),
+            ("\"-inf\"", 1000),
+            ("\"NaN\"", 1000),
+            ("\"\"", 1000),
+            ("\"0x10\"", 1000),
         ] {
             assert_eq!(probe(&format!(r#"{{"poll":{v}}}"#)).poll, want, "{v}");
         }
         assert_eq!(probe(r#"{"n32":"12","n64":"18446744073709551615"}"#).n32, 12);
         assert_eq!(probe(r#"{"n64":"18446744073709551615"}"#).n64, u64::MAX);
         assert_eq!(probe(r#"{"n32":"x","n64":[1]}"#).n32, 0);
+        assert_eq!(probe(r#"{"n32":"nan","n64":"infinity"}"#).n32, 0);
+        assert_eq!(probe(r#"{"n64":"INF"}"#).n64, 0);
     }
 
     #[test]
