@@ -58,23 +58,18 @@ fn string_of(raw: &str) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
-/// A number from a JSON number or a numeric string (trimmed), as f64; `None` otherwise. Rust's
-/// parser also reads `inf`, `infinity` and `nan` (any case): the one caller refuses non-finite
-/// values, and every finite form it reads is digits, a sign, `.` and `e` only.
-fn number_of(raw: &str) -> Option<f64> {
-    let text = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
-    text.trim().parse::<f64>().ok()
-}
-
 /// An unsigned integer from a number or numeric string: saturated at `max`, truncated; negative,
 /// non-finite or unparsable -> `None`.
 fn unsigned_of(raw: &str, max: u64) -> Option<u64> {
-    let t = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
-    if let Ok(v) = t.trim().parse::<u64>() {
+    let text = string_of(raw).unwrap_or(Cow::Borrowed(raw.trim()));
+    let t = text.trim();
+    if let Ok(v) = t.parse::<u64>() {
         return Some(v.min(max));
     }
-    match number_of(raw) {
-        Some(v) if v.is_finite() && v >= 0.0 => Some(if v >= max as f64 { max } else { v as u64 }),
+    // Rust's float parser also reads `inf`, `infinity` and `nan` (any case): refused as not
+    // finite; every finite form it reads is digits, a sign, `.` and `e` only.
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Some(if v >= max as f64 { max } else { v as u64 }),
         _ => None,
     }
 }
